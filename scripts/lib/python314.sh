@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# Finds or provisions Python 3.14 and the test environments, then runs commands in them.
+#
+# Sourced by the scripts in scripts/. Home Assistant 2026.3 and later need
+# Python 3.14. When `python3.14` is on PATH it is used directly. Otherwise a
+# Debian unstable root with Python 3.14 is built once with mmdebstrap into
+# .cache/py314-root (git-ignored) and commands run inside it through chroot, in
+# a private mount namespace so that no bind mount outlives the command.
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="$REPO/.cache"
+ROOTFS="$CACHE/py314-root"
+DEBIAN_PACKAGES="python3.14,python3.14-venv,python3.14-dev,gcc,ca-certificates"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+py314_mode() {
+    if command -v python3.14 >/dev/null 2>&1; then
+        echo host
+    else
+        echo root
+    fi
+}
+
+# Build the Debian root with Python 3.14 unless it is already there.
+ensure_python314() {
+    if [ "$(py314_mode)" = host ]; then
+        return
+    fi
+    if [ -x "$ROOTFS/usr/bin/python3.14" ] && [ -f "$ROOTFS/.complete" ]; then
+        return
+    fi
+    [ "$(id -u)" = 0 ] || die "Python 3.14 is not on PATH and building a Python 3.14 root needs root.
+Install Python 3.14 (python3.14 on PATH) or run this script as root."
+    command -v unshare >/dev/null 2>&1 || die "unshare (util-linux) is needed to run the Python 3.14 root"
+    if ! command -v mmdebstrap >/dev/null 2>&1; then
+        command -v apt-get >/dev/null 2>&1 || die "Python 3.14 is not on PATH and mmdebstrap is not available.
+Install Python 3.14 (python3.14 on PATH) and run this script again."
+        log "Installing mmdebstrap"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; } \
+            || die "could not install mmdebstrap"
+    fi
+    log "Building a Debian unstable root with Python 3.14 in $ROOTFS (about a minute)"
+    rm -rf "$ROOTFS"
+    mkdir -p "$CACHE"
+    mmdebstrap --quiet --variant=apt \
+        --aptopt='Acquire::Check-Valid-Until "false"' \
+        --include="$DEBIAN_PACKAGES" unstable "$ROOTFS" \
+        || die "mmdebstrap failed to build the Python 3.14 root"
+    touch "$ROOTFS/.complete"
+}
+
+# Run a command with Python 3.14 on PATH, in the repository, with the environment
+# variables listed in PY314_PASS passed through.
+in_python314() {
+    if [ "$(py314_mode)" = host ]; then
+        (cd "$REPO" && "$@")
+        return
+    fi
+    cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf" 2>/dev/null || true
+    cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
+    mkdir -p "$ROOTFS$REPO"
+    local envs=(PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8
+        SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+        PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1)
+    local name
+    for name in ${PY314_PASS:-}; do
+        if [ -n "${!name+x}" ]; then envs+=("$name=${!name}"); fi
+    done
+    unshare --mount --propagation private -- /bin/bash -c '
+        set -e
+        root=$1 repo=$2; shift 2
+        mount --bind /proc "$root/proc"
+        mount --bind /dev "$root/dev"
+        mount --bind /sys "$root/sys"
+        mount --bind "$repo" "$root$repo"
+        exec chroot "$root" /usr/bin/env -i "$@"
+    ' _ "$ROOTFS" "$REPO" "${envs[@]}" /bin/sh -c 'cd "$1" && shift && exec "$@"' _ "$REPO" "$@"
+}
+
+# Create or update the virtual environment NAME from requirements/NAME.txt.
+ensure_venv() {
+    local name=$1 venv="$CACHE/venv-$1" req="$REPO/requirements/$1.txt"
+    local stamp="$venv/.requirements.sha256" want
+    want=$(cat "$REPO"/requirements/*.txt | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return
+    fi
+    log "Installing requirements/$name.txt into .cache/venv-$name (a minute or two)"
+    rm -rf "$venv"
+    in_python314 python3.14 -m venv "$venv" || die "could not create $venv"
+    in_python314 "$venv/bin/pip" install --quiet --requirement "$req" \
+        || die "pip could not install requirements/$name.txt"
+    echo "$want" > "$stamp"
+}
