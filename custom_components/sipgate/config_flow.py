@@ -1,0 +1,254 @@
+"""Config flow of the sipgate integration: token, default device, reauth."""
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_TOKEN
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .api import (
+    DEFAULT_BASE_URL,
+    Device,
+    SipgateAuthenticationError,
+    SipgateClient,
+    SipgateConnectionError,
+    SipgateForbiddenError,
+    SipgateRateLimitError,
+    SipgateServerError,
+    UserInfo,
+)
+from .const import (
+    CONF_BASE_URL,
+    CONF_CALLER_ID,
+    CONF_DEVICE_ID,
+    CONF_TOKEN_ID,
+    DOMAIN,
+    LOGGER,
+)
+from .schema import vol
+from .validation import normalize_extension, normalize_number
+
+SECTION_ADVANCED: Final = "advanced_options"
+CREDENTIALS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(CONF_TOKEN_ID): TextSelector(),
+        vol.Required(CONF_TOKEN): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+)
+USER_SCHEMA: Final = CREDENTIALS_SCHEMA.extend(
+    {
+        vol.Required(SECTION_ADVANCED): section(
+            vol.Schema(
+                {
+                    vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): TextSelector(
+                        TextSelectorConfig(type=TextSelectorType.URL)
+                    ),
+                }
+            ),
+            {"collapsed": True},
+        ),
+    }
+)
+DEVICE_TYPE_LABELS: Final = {
+    "REGISTER": "VoIP",
+    "MOBILE": "mobile",
+    "EXTERNAL": "external",
+}
+
+
+def device_schema(devices: list[Device]) -> vol.Schema:
+    """Return the form for the default device and caller ID.
+
+    With the account's devices known it offers a dropdown; without them (the
+    token lacks the ``devices:read`` scope) a text field for the extension.
+    """
+    device_selector: SelectSelector | TextSelector = TextSelector()
+    if devices:
+        device_selector = SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(
+                        value=device.id,
+                        label=f"{device.alias} ({device.id}, "
+                        f"{DEVICE_TYPE_LABELS.get(device.type, device.type)})",
+                    )
+                    for device in devices
+                ],
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+    return vol.Schema(
+        {
+            vol.Required(CONF_DEVICE_ID): device_selector,
+            vol.Optional(CONF_CALLER_ID): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.TEL)
+            ),
+        }
+    )
+
+
+def validate_device_input(
+    user_input: Mapping[str, Any], devices: list[Device]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the normalised device settings and the form errors."""
+    options: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    device_id = user_input[CONF_DEVICE_ID]
+    if not devices:
+        device_id = normalize_extension(device_id)
+    if device_id is None:
+        errors[CONF_DEVICE_ID] = "invalid_device"
+    else:
+        options[CONF_DEVICE_ID] = device_id
+    if caller_id_input := user_input.get(CONF_CALLER_ID, "").strip():
+        if (caller_id := normalize_number(caller_id_input)) is None:
+            errors[CONF_CALLER_ID] = "invalid_caller_id"
+        else:
+            options[CONF_CALLER_ID] = caller_id
+    return options, errors
+
+
+class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up sipgate with a personal access token."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing known about the account."""
+        self._data: dict[str, str] = {}
+        self._account_id = ""
+        self._devices: list[Device] = []
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the token and check it with sipgate."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip()
+            try:
+                base_url = cv.url(base_url).rstrip("/")
+            except vol.Invalid:
+                errors["base"] = "invalid_base_url"
+            else:
+                connected = await self._async_connect(
+                    user_input, base_url, errors, with_devices=True
+                )
+                if connected is not None:
+                    self._data, account, self._devices = connected
+                    self._account_id = account.unique_id
+                    await self.async_set_unique_id(account.unique_id)
+                    self._abort_if_unique_id_configured()
+                    return await self.async_step_device()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask which phone sipgate rings first and which number it shows."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options, errors = validate_device_input(user_input, self._devices)
+            if not errors:
+                return self.async_create_entry(
+                    title=f"sipgate {self._account_id}",
+                    data=self._data,
+                    options=options,
+                )
+        return self.async_show_form(
+            step_id="device",
+            data_schema=self.add_suggested_values_to_schema(
+                device_schema(self._devices), user_input
+            ),
+            errors=errors,
+            description_placeholders={"account": self._account_id},
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start reauthentication when sipgate no longer accepts the token."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new token of the same sipgate user."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            connected = await self._async_connect(
+                user_input, entry.data[CONF_BASE_URL], errors, with_devices=False
+            )
+            if connected is not None:
+                data, account, _ = connected
+                await self.async_set_unique_id(account.unique_id)
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                return self.async_update_reload_and_abort(entry, data_updates=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=CREDENTIALS_SCHEMA,
+            errors=errors,
+            description_placeholders={"account": entry.title},
+        )
+
+    async def _async_connect(
+        self,
+        user_input: Mapping[str, Any],
+        base_url: str,
+        errors: dict[str, str],
+        *,
+        with_devices: bool,
+    ) -> tuple[dict[str, str], UserInfo, list[Device]] | None:
+        """Check the token with sipgate; on failure fill ``errors``.
+
+        Returns the entry data, the account and its devices (empty when not
+        asked for or when the token may not list devices).
+        """
+        data = {
+            CONF_TOKEN_ID: user_input[CONF_TOKEN_ID].strip(),
+            CONF_TOKEN: user_input[CONF_TOKEN].strip(),
+            CONF_BASE_URL: base_url,
+        }
+        client = SipgateClient(
+            async_get_clientsession(self.hass),
+            data[CONF_TOKEN_ID],
+            data[CONF_TOKEN],
+            base_url=base_url,
+        )
+        devices: list[Device] = []
+        try:
+            account = await client.async_get_userinfo()
+            if with_devices:
+                try:
+                    devices = await client.async_get_devices(account.sub)
+                except SipgateForbiddenError:
+                    LOGGER.debug("The token may not list devices (devices:read)")
+        except SipgateAuthenticationError:
+            errors["base"] = "invalid_auth"
+        except SipgateConnectionError, SipgateServerError, SipgateRateLimitError:
+            errors["base"] = "cannot_connect"
+        except Exception:  # noqa: BLE001
+            LOGGER.exception("Unexpected error while checking the sipgate token")
+            errors["base"] = "unknown"
+        else:
+            return data, account, devices
+        return None

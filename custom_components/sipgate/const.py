@@ -1,0 +1,21 @@
+"""Constants of the sipgate integration."""
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "sipgate"
+LOGGER: Final = logging.getLogger(__package__)
+
+CONF_TOKEN_ID: Final = "token_id"  # noqa: S105
+CONF_BASE_URL: Final = "base_url"
+CONF_DEVICE_ID: Final = "device_id"
+CONF_CALLER_ID: Final = "caller_id"
+
+ATTR_CALLEE: Final = "callee"
+ATTR_CALLER: Final = "caller"
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_CALLER_ID: Final = "caller_id"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_SESSION_ID: Final = "session_id"
+
+SERVICE_INITIATE_CALL: Final = "initiate_call"

@@ -1,0 +1,59 @@
+"""Persistent notifications that tell the user why a call failed."""
+
+from collections.abc import Mapping
+
+from homeassistant.components import persistent_notification
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.translation import async_get_translations
+
+from .const import DOMAIN
+
+NOTIFICATION_ID_PREFIX = f"{DOMAIN}_call_failed"
+
+
+def notification_id(entry_id: str | None) -> str:
+    """Return the id of the failure notification of a config entry.
+
+    Each entry has one notification that the latest failure replaces. A failure
+    that cannot be tied to an entry uses the id without a suffix.
+    """
+    return (
+        f"{NOTIFICATION_ID_PREFIX}_{entry_id}" if entry_id else NOTIFICATION_ID_PREFIX
+    )
+
+
+async def async_notify_call_failed(
+    hass: HomeAssistant, entry_id: str | None, callee: str, error: HomeAssistantError
+) -> None:
+    """Show (or replace) the notification that a call failed and why."""
+    domain = error.translation_domain or DOMAIN
+    translations = await async_get_translations(
+        hass, hass.config.language, "exceptions", {DOMAIN, domain}
+    )
+    title = _render(translations, DOMAIN, "call_failed", {"callee": callee})
+    message = _render(
+        translations, domain, error.translation_key, error.translation_placeholders
+    )
+    persistent_notification.async_create(
+        hass, message or str(error), title, notification_id(entry_id)
+    )
+
+
+@callback
+def async_dismiss_call_failed(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the failure notification of a config entry, if there is one."""
+    persistent_notification.async_dismiss(hass, notification_id(entry_id))
+
+
+def _render(
+    translations: Mapping[str, str],
+    domain: str,
+    key: str | None,
+    placeholders: Mapping[str, str] | None,
+) -> str | None:
+    """Return an exception message in the user's language, if it exists."""
+    template = translations.get(f"component.{domain}.exceptions.{key}.message")
+    if template is None:
+        return None
+    return template.format_map(dict(placeholders or {}))
