@@ -1,0 +1,84 @@
+"""Fixtures of the sipgate test suite."""
+
+from collections.abc import AsyncGenerator
+from pathlib import Path
+import sys
+from typing import Any
+
+# pytest-homeassistant-custom-component ships a `custom_components` package of
+# its own; this repository's must be found first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiohttp.test_utils import TestServer
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+import custom_components
+from custom_components.sipgate.const import (
+    CONF_BASE_URL,
+    CONF_CALLER_ID,
+    CONF_DEVICE_ID,
+    CONF_TOKEN_ID,
+    DOMAIN,
+)
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+
+from .sipgate_sandbox import MASTER_SIP_ID, TOKEN, SipgateSandbox
+
+assert Path(custom_components.__file__).parent.parent == Path(__file__).parents[1]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load the integration from this repository."""
+
+
+@pytest.fixture
+def sandbox() -> SipgateSandbox:
+    """Return the state of a fresh sipgate sandbox."""
+    return SipgateSandbox()
+
+
+@pytest.fixture
+async def sandbox_url(
+    sandbox: SipgateSandbox, socket_enabled: None
+) -> AsyncGenerator[str]:
+    """Serve the sandbox on loopback and return its API base URL."""
+    server = TestServer(sandbox.create_app(), host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/v2"))
+    await server.close()
+
+
+@pytest.fixture
+def entry_data(sandbox_url: str) -> dict[str, Any]:
+    """Return the data of an entry that talks to the sandbox."""
+    return {
+        CONF_TOKEN_ID: TOKEN.token_id,
+        CONF_TOKEN: TOKEN.token,
+        CONF_BASE_URL: sandbox_url,
+    }
+
+
+@pytest.fixture
+def mock_config_entry(entry_data: dict[str, Any]) -> MockConfigEntry:
+    """Return a sipgate entry for the sandbox's user w0 and phone e0."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"sipgate {MASTER_SIP_ID}w0",
+        unique_id=f"{MASTER_SIP_ID}w0",
+        data=entry_data,
+        options={CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"},
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the sipgate entry against the sandbox."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

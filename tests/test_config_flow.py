@@ -1,0 +1,275 @@
+"""Tests of the sipgate config flow against the sandbox."""
+
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
+
+from custom_components.sipgate.api import DEFAULT_BASE_URL
+from custom_components.sipgate.config_flow import SECTION_ADVANCED
+from custom_components.sipgate.const import (
+    CONF_BASE_URL,
+    CONF_CALLER_ID,
+    CONF_DEVICE_ID,
+    CONF_TOKEN_ID,
+    DOMAIN,
+)
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.selector import SelectSelector, TextSelector
+
+from .sipgate_sandbox import (
+    TOKEN,
+    TOKEN_NO_DEVICES,
+    TOKEN_OTHER_USER,
+    SandboxToken,
+    SipgateSandbox,
+)
+
+
+def credentials(token: SandboxToken = TOKEN) -> dict[str, str]:
+    """Return the credentials of a sandbox token as a form takes them."""
+    return {CONF_TOKEN_ID: token.token_id, CONF_TOKEN: token.token}
+
+
+def user_input(base_url: str, token: SandboxToken = TOKEN) -> dict[str, Any]:
+    """Return the user step's input: a token and the API address."""
+    return {**credentials(token), SECTION_ADVANCED: {CONF_BASE_URL: base_url}}
+
+
+async def start(hass: HomeAssistant) -> dict[str, Any]:
+    """Start the flow as a user does."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return dict(result)
+
+
+def field_selector(result: dict[str, Any], name: str) -> Any:
+    """Return the selector of a form field."""
+    for key, value in result["data_schema"].schema.items():
+        if key == name:
+            return value
+    raise AssertionError(name)
+
+
+async def test_full_flow_with_device_list(
+    hass: HomeAssistant, sandbox_url: str, sandbox: SipgateSandbox
+) -> None:
+    """Token, then a dropdown of the account's devices, then the entry."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(f" {sandbox_url}/ ")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "device"
+    assert result["description_placeholders"] == {"account": "1234567w0"}
+    selector = field_selector(result, CONF_DEVICE_ID)
+    assert isinstance(selector, SelectSelector)
+    assert selector.config["options"] == [
+        {"value": "e0", "label": "VoIP-Telefon von Erika Mustermann (e0, VoIP)"},
+        {"value": "y0", "label": "Handy von Erika Mustermann (y0, mobile)"},
+        {"value": "x0", "label": "Büro-Festnetz (x0, external)"},
+    ]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "+49 211 999-000"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "sipgate 1234567w0"
+    assert result["data"] == {
+        CONF_TOKEN_ID: TOKEN.token_id,
+        CONF_TOKEN: TOKEN.token,
+        CONF_BASE_URL: sandbox_url,
+    }
+    assert result["options"] == {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "+49211999000"}
+    assert result["result"].unique_id == "1234567w0"
+    assert [r.path for r in sandbox.requests[:2]] == [
+        "/v2/authorization/userinfo",
+        "/v2/w0/devices",
+    ]
+
+
+async def test_flow_without_devices_scope(
+    hass: HomeAssistant, sandbox_url: str
+) -> None:
+    """Without devices:read the extension is typed; bad input is refused."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url, TOKEN_NO_DEVICES)
+    )
+    assert result["step_id"] == "device"
+    assert isinstance(field_selector(result, CONF_DEVICE_ID), TextSelector)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "phone", CONF_CALLER_ID: "call me"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        CONF_DEVICE_ID: "invalid_device",
+        CONF_CALLER_ID: "invalid_caller_id",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: " E0 ", CONF_CALLER_ID: ""}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {CONF_DEVICE_ID: "e0"}
+
+
+async def test_default_base_url(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """The API address is sipgate's unless the user changes it."""
+    aioclient_mock.get(
+        f"{DEFAULT_BASE_URL}/authorization/userinfo",
+        json={
+            "sub": "w0",
+            "masterSipId": "7654321",
+            "domain": "sipgate.de",
+            "locale": "de_DE",
+        },
+    )
+    aioclient_mock.get(f"{DEFAULT_BASE_URL}/w0/devices", status=403)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert list(result["data_schema"].schema) == [
+        CONF_TOKEN_ID,
+        CONF_TOKEN,
+        SECTION_ADVANCED,
+    ]
+    section = field_selector(result, SECTION_ADVANCED)
+    assert section.options == {"collapsed": True}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(DEFAULT_BASE_URL)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "x1"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_URL] == DEFAULT_BASE_URL
+    assert result["result"].unique_id == "7654321w0"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "token", "error"),
+    [
+        ({"token_valid": False}, TOKEN, "invalid_auth"),
+        ({"server_error": 503}, TOKEN, "cannot_connect"),
+        ({"rate_limit": 5}, TOKEN, "cannot_connect"),
+        ({"drop_connection": True}, TOKEN, "cannot_connect"),
+        (
+            {},
+            SandboxToken("token-WRONG0", TOKEN.token, "w0", frozenset()),
+            "invalid_auth",
+        ),
+    ],
+)
+async def test_user_errors_recover(
+    hass: HomeAssistant,
+    sandbox_url: str,
+    sandbox: SipgateSandbox,
+    scenario: dict[str, Any],
+    token: SandboxToken,
+    error: str,
+) -> None:
+    """Every failure shows an error, stores nothing, and the flow recovers."""
+    for name, value in scenario.items():
+        setattr(sandbox.scenario, name, value)
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url, token)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": error}
+    assert not hass.config_entries.async_entries(DOMAIN)
+    sandbox.reset()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url)
+    )
+    assert result["step_id"] == "device"
+
+
+async def test_unexpected_error_recovers(
+    hass: HomeAssistant, sandbox_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong API path is an unknown error, logged without the token."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url.replace("/v2", "/v9"))
+    )
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while checking the sipgate token" in caplog.text
+    assert TOKEN.token not in caplog.text
+    assert TOKEN.token_id not in caplog.text
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url)
+    )
+    assert result["step_id"] == "device"
+
+
+async def test_invalid_base_url(hass: HomeAssistant, sandbox_url: str) -> None:
+    """An address that is not http(s) is refused before any request."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input("ftp://api.sipgate.com")
+    )
+    assert result["errors"] == {"base": "invalid_base_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url)
+    )
+    assert result["step_id"] == "device"
+
+
+async def test_already_configured(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, sandbox_url: str
+) -> None:
+    """The same sipgate user cannot be added twice."""
+    mock_config_entry.add_to_hass(hass)
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reauth(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, sandbox: SipgateSandbox
+) -> None:
+    """Reauth takes a new token of the same user, after a wrong one."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"]["account"] == "sipgate 1234567w0"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN_ID: TOKEN.token_id, CONF_TOKEN: "wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(TOKEN_NO_DEVICES)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert mock_config_entry.data[CONF_TOKEN_ID] == TOKEN_NO_DEVICES.token_id
+    assert mock_config_entry.data[CONF_TOKEN] == TOKEN_NO_DEVICES.token
+    assert "/v2/w0/devices" not in [r.path for r in sandbox.requests]
+
+
+async def test_reauth_other_account(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """A token of another sipgate user is refused and changes nothing."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials(TOKEN_OTHER_USER)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert mock_config_entry.data[CONF_TOKEN_ID] == TOKEN.token_id

@@ -1,0 +1,52 @@
+"""Tests that the integration's texts are complete in every language."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custom_components.sipgate.services import ERROR_TRANSLATION_KEYS
+
+INTEGRATION = Path(__file__).parents[1] / "custom_components" / "sipgate"
+
+
+def load(name: str) -> dict[str, Any]:
+    """Return a JSON file of the integration."""
+    return json.loads((INTEGRATION / name).read_text(encoding="utf-8"))
+
+
+def keys(tree: dict[str, Any], prefix: str = "") -> set[str]:
+    """Return the dotted paths of all texts in a translation tree."""
+    found: set[str] = set()
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            found |= keys(value, f"{prefix}{key}.")
+        else:
+            found.add(f"{prefix}{key}")
+    return found
+
+
+def test_english_translation_is_strings() -> None:
+    """translations/en.json is the full text of strings.json."""
+    assert load("translations/en.json") == load("strings.json")
+
+
+@pytest.mark.parametrize("language", ["de"])
+def test_languages_have_the_same_keys(language: str) -> None:
+    """Every language translates every text, and no more."""
+    assert keys(load(f"translations/{language}.json")) == keys(load("strings.json"))
+
+
+def test_every_error_has_a_message() -> None:
+    """Each client error maps to an exception text."""
+    exceptions = load("strings.json")["exceptions"]
+    assert set(ERROR_TRANSLATION_KEYS.values()) <= set(exceptions)
+
+
+def test_every_action_field_is_described() -> None:
+    """services.yaml fields and their translations match."""
+    strings = load("strings.json")["services"]["initiate_call"]["fields"]
+    services_yaml = (INTEGRATION / "services.yaml").read_text(encoding="utf-8")
+    for field in strings:
+        assert f"    {field}:\n" in services_yaml
