@@ -15,7 +15,7 @@ from custom_components.sipgate.const import (
     CONF_TOKEN_ID,
     DOMAIN,
 )
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -273,3 +273,141 @@ async def test_reauth_other_account(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
     assert mock_config_entry.data[CONF_TOKEN_ID] == TOKEN.token_id
+
+
+def reconfigure_input(base_url: str, **credentials: str) -> dict[str, Any]:
+    """Return the reconfigure step's input; missing credentials stay empty."""
+    return {**credentials, SECTION_ADVANCED: {CONF_BASE_URL: base_url}}
+
+
+async def test_reconfigure_keeps_token_changes_device(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox_url: str
+) -> None:
+    """Empty token fields keep the token; the device and caller ID change."""
+    result = await init_integration.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    assert result["description_placeholders"]["account"] == "sipgate 1234567w0"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input(sandbox_url)
+    )
+    assert result["step_id"] == "device"
+    assert isinstance(field_selector(result, CONF_DEVICE_ID), SelectSelector)
+    suggested = {
+        key.schema: key.description["suggested_value"]
+        for key in result["data_schema"].schema
+    }
+    assert suggested == {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "x0"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.data[CONF_TOKEN] == TOKEN.token
+    assert init_integration.options == {CONF_DEVICE_ID: "x0"}
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_new_token_and_address(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox_url: str
+) -> None:
+    """A new token of the same user replaces the old one; errors recover."""
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("not a url")
+    )
+    assert result["errors"] == {"base": "invalid_base_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input(sandbox_url, token="wrong")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        reconfigure_input(f"{sandbox_url}/", **credentials(TOKEN_NO_DEVICES)),
+    )
+    assert result["step_id"] == "device"
+    assert isinstance(field_selector(result, CONF_DEVICE_ID), TextSelector)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "e 0"}
+    )
+    assert result["errors"] == {CONF_DEVICE_ID: "invalid_device"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "Y0", CONF_CALLER_ID: "0211 999"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.data == {
+        CONF_TOKEN_ID: TOKEN_NO_DEVICES.token_id,
+        CONF_TOKEN: TOKEN_NO_DEVICES.token,
+        CONF_BASE_URL: sandbox_url,
+    }
+    assert init_integration.options == {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "0211999"}
+
+
+async def test_reconfigure_other_account(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox_url: str
+) -> None:
+    """A token of another sipgate user aborts and changes nothing."""
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        reconfigure_input(sandbox_url, **credentials(TOKEN_OTHER_USER)),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert init_integration.data[CONF_TOKEN_ID] == TOKEN.token_id
+
+
+async def test_options_flow_dropdown(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox: SipgateSandbox
+) -> None:
+    """The default device and caller ID change and apply to the next call."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert isinstance(field_selector(result, CONF_DEVICE_ID), SelectSelector)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "nope"}
+    )
+    assert result["errors"] == {CONF_CALLER_ID: "invalid_caller_id"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "0049 211 42"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {
+        CONF_DEVICE_ID: "y0",
+        CONF_CALLER_ID: "+4921142",
+    }
+    await hass.services.async_call(
+        DOMAIN, "initiate_call", {"callee": "+49211123456"}, blocking=True
+    )
+    assert sandbox.requests_to("POST", "/v2/sessions/calls")[0].json == {
+        "caller": "y0",
+        "callee": "+49211123456",
+        "deviceId": "y0",
+        "callerId": "+4921142",
+    }
+
+
+@pytest.mark.parametrize("loaded", [True, False])
+async def test_options_flow_without_device_list(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    loaded: bool,
+) -> None:
+    """Without a device list (sipgate fails, or not loaded) a text field."""
+    mock_config_entry.add_to_hass(hass)
+    if loaded:
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        sandbox.scenario.server_error = 500
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert isinstance(field_selector(result, CONF_DEVICE_ID), TextSelector)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "phone"}
+    )
+    assert result["errors"] == {CONF_DEVICE_ID: "invalid_device"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "P0"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options == {CONF_DEVICE_ID: "p0"}

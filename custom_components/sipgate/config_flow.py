@@ -1,10 +1,17 @@
-"""Config flow of the sipgate integration: token, default device, reauth."""
+"""Config and options flows of the sipgate integration."""
 
 from collections.abc import Mapping
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.const import CONF_TOKEN
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -24,6 +31,7 @@ from .api import (
     SipgateAuthenticationError,
     SipgateClient,
     SipgateConnectionError,
+    SipgateError,
     SipgateForbiddenError,
     SipgateRateLimitError,
     SipgateServerError,
@@ -37,6 +45,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .data import SipgateConfigEntry
 from .schema import vol
 from .validation import normalize_extension, normalize_number
 
@@ -49,18 +58,27 @@ CREDENTIALS_SCHEMA: Final = vol.Schema(
         ),
     }
 )
-USER_SCHEMA: Final = CREDENTIALS_SCHEMA.extend(
-    {
-        vol.Required(SECTION_ADVANCED): section(
-            vol.Schema(
-                {
-                    vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): TextSelector(
-                        TextSelectorConfig(type=TextSelectorType.URL)
-                    ),
-                }
+ADVANCED_SECTION: Final = section(
+    vol.Schema(
+        {
+            vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.URL)
             ),
-            {"collapsed": True},
+        }
+    ),
+    {"collapsed": True},
+)
+USER_SCHEMA: Final = CREDENTIALS_SCHEMA.extend(
+    {vol.Required(SECTION_ADVANCED): ADVANCED_SECTION}
+)
+# Reconfigure: empty credentials keep the stored ones.
+RECONFIGURE_SCHEMA: Final = vol.Schema(
+    {
+        vol.Optional(CONF_TOKEN_ID): TextSelector(),
+        vol.Optional(CONF_TOKEN): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
+        vol.Required(SECTION_ADVANCED): ADVANCED_SECTION,
     }
 )
 DEVICE_TYPE_LABELS: Final = {
@@ -133,31 +151,51 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
         self._account_id = ""
         self._devices: list[Device] = []
 
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: SipgateConfigEntry) -> OptionsFlow:
+        """Return the flow that changes the default device and caller ID."""
+        return SipgateOptionsFlow()
+
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for the token and check it with sipgate."""
         errors: dict[str, str] = {}
-        if user_input is not None:
-            base_url = user_input[SECTION_ADVANCED][CONF_BASE_URL].strip()
-            try:
-                base_url = cv.url(base_url).rstrip("/")
-            except vol.Invalid:
-                errors["base"] = "invalid_base_url"
-            else:
-                connected = await self._async_connect(
-                    user_input, base_url, errors, with_devices=True
-                )
-                if connected is not None:
-                    self._data, account, self._devices = connected
-                    self._account_id = account.unique_id
-                    await self.async_set_unique_id(account.unique_id)
-                    self._abort_if_unique_id_configured()
-                    return await self.async_step_device()
+        if user_input is not None and await self._async_check_account(
+            user_input, user_input, errors
+        ):
+            self._abort_if_unique_id_configured()
+            return await self.async_step_device()
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
             errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the token or the API address of the same sipgate user."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            credentials = {
+                key: user_input.get(key, "").strip() or entry.data[key]
+                for key in (CONF_TOKEN_ID, CONF_TOKEN)
+            }
+            if await self._async_check_account(credentials, user_input, errors):
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                return await self.async_step_device()
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                RECONFIGURE_SCHEMA,
+                user_input
+                or {SECTION_ADVANCED: {CONF_BASE_URL: entry.data[CONF_BASE_URL]}},
+            ),
+            errors=errors,
+            description_placeholders={"account": entry.title},
         )
 
     async def async_step_device(
@@ -167,12 +205,18 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             options, errors = validate_device_input(user_input, self._devices)
+            if not errors and self.source == SOURCE_RECONFIGURE:
+                return self.async_update_reload_and_abort(
+                    self._get_reconfigure_entry(), data=self._data, options=options
+                )
             if not errors:
                 return self.async_create_entry(
                     title=f"sipgate {self._account_id}",
                     data=self._data,
                     options=options,
                 )
+        elif self.source == SOURCE_RECONFIGURE:
+            user_input = dict(self._get_reconfigure_entry().options)
         return self.async_show_form(
             step_id="device",
             data_schema=self.add_suggested_values_to_schema(
@@ -195,8 +239,12 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            connected = await self._async_connect(
-                user_input, entry.data[CONF_BASE_URL], errors, with_devices=False
+            connected = await _async_connect(
+                self.hass,
+                user_input,
+                entry.data[CONF_BASE_URL],
+                errors,
+                with_devices=False,
             )
             if connected is not None:
                 data, account, _ = connected
@@ -210,45 +258,102 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"account": entry.title},
         )
 
-    async def _async_connect(
+    async def _async_check_account(
         self,
+        credentials: Mapping[str, Any],
         user_input: Mapping[str, Any],
-        base_url: str,
         errors: dict[str, str],
-        *,
-        with_devices: bool,
-    ) -> tuple[dict[str, str], UserInfo, list[Device]] | None:
-        """Check the token with sipgate; on failure fill ``errors``.
-
-        Returns the entry data, the account and its devices (empty when not
-        asked for or when the token may not list devices).
-        """
-        data = {
-            CONF_TOKEN_ID: user_input[CONF_TOKEN_ID].strip(),
-            CONF_TOKEN: user_input[CONF_TOKEN].strip(),
-            CONF_BASE_URL: base_url,
-        }
-        client = SipgateClient(
-            async_get_clientsession(self.hass),
-            data[CONF_TOKEN_ID],
-            data[CONF_TOKEN],
-            base_url=base_url,
-        )
-        devices: list[Device] = []
+    ) -> bool:
+        """Check the token and the address; keep what the device step needs."""
         try:
-            account = await client.async_get_userinfo()
-            if with_devices:
-                try:
-                    devices = await client.async_get_devices(account.sub)
-                except SipgateForbiddenError:
-                    LOGGER.debug("The token may not list devices (devices:read)")
-        except SipgateAuthenticationError:
-            errors["base"] = "invalid_auth"
-        except SipgateConnectionError, SipgateServerError, SipgateRateLimitError:
-            errors["base"] = "cannot_connect"
-        except Exception:  # noqa: BLE001
-            LOGGER.exception("Unexpected error while checking the sipgate token")
-            errors["base"] = "unknown"
-        else:
-            return data, account, devices
-        return None
+            base_url = cv.url(user_input[SECTION_ADVANCED][CONF_BASE_URL].strip())
+        except vol.Invalid:
+            errors["base"] = "invalid_base_url"
+            return False
+        connected = await _async_connect(
+            self.hass, credentials, base_url.rstrip("/"), errors, with_devices=True
+        )
+        if connected is None:
+            return False
+        self._data, account, self._devices = connected
+        self._account_id = account.unique_id
+        await self.async_set_unique_id(account.unique_id)
+        return True
+
+
+class SipgateOptionsFlow(OptionsFlow):
+    """Change the default device and caller ID; calls use them at once."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the default device (a dropdown when sipgate lists devices)."""
+        devices = await self._async_devices()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options, errors = validate_device_input(user_input, devices)
+            if not errors:
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                device_schema(devices), user_input or self.config_entry.options
+            ),
+            errors=errors,
+        )
+
+    async def _async_devices(self) -> list[Device]:
+        """Return the account's devices, or none if sipgate does not list them."""
+        entry: SipgateConfigEntry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return []
+        runtime = entry.runtime_data
+        try:
+            return await runtime.client.async_get_devices(runtime.account.sub)
+        except SipgateError as err:
+            LOGGER.debug("sipgate did not list the devices: %s", err)
+            return []
+
+
+async def _async_connect(
+    hass: HomeAssistant,
+    credentials: Mapping[str, Any],
+    base_url: str,
+    errors: dict[str, str],
+    *,
+    with_devices: bool,
+) -> tuple[dict[str, str], UserInfo, list[Device]] | None:
+    """Check a token with sipgate; on failure fill ``errors``.
+
+    Returns the entry data, the account and its devices (empty when not asked
+    for or when the token may not list devices).
+    """
+    data = {
+        CONF_TOKEN_ID: credentials[CONF_TOKEN_ID].strip(),
+        CONF_TOKEN: credentials[CONF_TOKEN].strip(),
+        CONF_BASE_URL: base_url,
+    }
+    client = SipgateClient(
+        async_get_clientsession(hass),
+        data[CONF_TOKEN_ID],
+        data[CONF_TOKEN],
+        base_url=base_url,
+    )
+    devices: list[Device] = []
+    try:
+        account = await client.async_get_userinfo()
+        if with_devices:
+            try:
+                devices = await client.async_get_devices(account.sub)
+            except SipgateForbiddenError:
+                LOGGER.debug("The token may not list devices (devices:read)")
+    except SipgateAuthenticationError:
+        errors["base"] = "invalid_auth"
+    except SipgateConnectionError, SipgateServerError, SipgateRateLimitError:
+        errors["base"] = "cannot_connect"
+    except Exception:  # noqa: BLE001
+        LOGGER.exception("Unexpected error while checking the sipgate token")
+        errors["base"] = "unknown"
+    else:
+        return data, account, devices
+    return None
