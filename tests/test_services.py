@@ -15,6 +15,7 @@ from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 
 from .sipgate_sandbox import TOKEN, TOKEN_NO_CALLS, SipgateSandbox
 
@@ -309,3 +310,38 @@ async def test_untranslated_failure_is_shown_as_is(hass: HomeAssistant) -> None:
     notification = notifications(hass)[NOTIFICATION_ID_PREFIX]
     assert notification["message"] == "boom"
     assert notification["title"] == "Call to +49211123456 failed"
+
+
+async def test_forbidden_raises_repair_issue(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A 403 explains both causes in Repairs; a successful call clears it."""
+    with pytest.raises(HomeAssistantError):
+        await call(hass, {"callee": "+49211123456", "caller": "e9"})
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"call_forbidden_{init_integration.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_key == "call_forbidden"
+    assert issue.translation_placeholders == {"account": "sipgate 1234567w0"}
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert not issue.is_fixable
+    await call(hass, {"callee": "+49211123456"})
+    assert not issue_registry.issues
+    assert notifications(hass) == {}
+
+
+async def test_removing_entry_clears_repair_issue(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A removed entry leaves no repair issue behind."""
+    with pytest.raises(HomeAssistantError):
+        await call(hass, {"callee": "+49211123456", "device_id": "e9"})
+    assert len(issue_registry.issues) == 1
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    assert not issue_registry.issues

@@ -21,7 +21,7 @@ from .api import (
 )
 from .const import CONF_BASE_URL, CONF_TOKEN_ID, DOMAIN
 from .data import SipgateConfigEntry, SipgateRuntimeData
-from .notifications import async_dismiss_call_failed
+from .notifications import async_clear_call_problems
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -69,5 +69,5 @@ async def async_unload_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> None:
-    """Remove the entry's failure notification with the entry."""
-    async_dismiss_call_failed(hass, entry.entry_id)
+    """Remove the entry's failure notification and repair issue with it."""
+    async_clear_call_problems(hass, entry.entry_id)

@@ -9,10 +9,17 @@ from .api import SipgateClient, UserInfo
 
 @dataclass(kw_only=True)
 class SipgateRuntimeData:
-    """What a loaded sipgate entry keeps while Home Assistant runs."""
+    """What a loaded sipgate entry keeps while Home Assistant runs.
+
+    The call counts and the last error start anew with each setup; they are
+    shown in the diagnostics.
+    """
 
     client: SipgateClient
     account: UserInfo
+    calls_succeeded: int = 0
+    calls_failed: int = 0
+    last_error: str | None = None
 
 
 type SipgateConfigEntry = ConfigEntry[SipgateRuntimeData]

@@ -1,15 +1,17 @@
-"""Persistent notifications that tell the user why a call failed."""
+"""What the user is told when a call fails: notifications and repair issues."""
 
 from collections.abc import Mapping
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
 
 from .const import DOMAIN
 
 NOTIFICATION_ID_PREFIX = f"{DOMAIN}_call_failed"
+ISSUE_CALL_FORBIDDEN = "call_forbidden"
 
 
 def notification_id(entry_id: str | None) -> str:
@@ -21,6 +23,11 @@ def notification_id(entry_id: str | None) -> str:
     return (
         f"{NOTIFICATION_ID_PREFIX}_{entry_id}" if entry_id else NOTIFICATION_ID_PREFIX
     )
+
+
+def forbidden_issue_id(entry_id: str) -> str:
+    """Return the id of the repair issue about calls sipgate forbids."""
+    return f"{ISSUE_CALL_FORBIDDEN}_{entry_id}"
 
 
 async def async_notify_call_failed(
@@ -41,9 +48,26 @@ async def async_notify_call_failed(
 
 
 @callback
-def async_dismiss_call_failed(hass: HomeAssistant, entry_id: str) -> None:
-    """Remove the failure notification of a config entry, if there is one."""
+def async_create_forbidden_issue(
+    hass: HomeAssistant, entry_id: str, account: str
+) -> None:
+    """Raise the repair issue that explains a 403 answer to a call."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        forbidden_issue_id(entry_id),
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_CALL_FORBIDDEN,
+        translation_placeholders={"account": account},
+    )
+
+
+@callback
+def async_clear_call_problems(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove the failure notification and repair issue of a config entry."""
     persistent_notification.async_dismiss(hass, notification_id(entry_id))
+    ir.async_delete_issue(hass, DOMAIN, forbidden_issue_id(entry_id))
 
 
 def _render(

@@ -40,7 +40,11 @@ from .const import (
     SERVICE_INITIATE_CALL,
 )
 from .data import SipgateConfigEntry
-from .notifications import async_dismiss_call_failed, async_notify_call_failed
+from .notifications import (
+    async_clear_call_problems,
+    async_create_forbidden_issue,
+    async_notify_call_failed,
+)
 from .schema import vol
 from .validation import normalize_caller, normalize_extension, normalize_number
 
@@ -90,11 +94,15 @@ async def _async_initiate_call(call: ServiceCall) -> ServiceResponse:
         arguments = _call_arguments(call.data, entry.options)
         session_id = await _async_place_call(hass, entry, arguments)
     except HomeAssistantError as err:
+        if entry is not None:
+            entry.runtime_data.calls_failed += 1
+            entry.runtime_data.last_error = type(err.__cause__ or err).__name__
         await async_notify_call_failed(
             hass, entry.entry_id if entry else None, call.data[ATTR_CALLEE], err
         )
         raise
-    async_dismiss_call_failed(hass, entry.entry_id)
+    entry.runtime_data.calls_succeeded += 1
+    async_clear_call_problems(hass, entry.entry_id)
     LOGGER.debug("sipgate started call session %s", session_id)
     return {ATTR_SESSION_ID: session_id} if call.return_response else None
 
@@ -165,6 +173,8 @@ async def _async_place_call(
     except SipgateError as err:
         if isinstance(err, SipgateAuthenticationError):
             entry.async_start_reauth(hass)
+        if isinstance(err, SipgateForbiddenError):
+            async_create_forbidden_issue(hass, entry.entry_id, entry.title)
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key=ERROR_TRANSLATION_KEYS[type(err)],
