@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from custom_components.sipgate.services import ERROR_TRANSLATION_KEYS
-
 INTEGRATION = Path(__file__).parents[1] / "custom_components" / "sipgate"
 
 
@@ -36,12 +34,6 @@ def test_english_translation_is_strings() -> None:
 def test_languages_have_the_same_keys(language: str) -> None:
     """Every language translates every text, and no more."""
     assert keys(load(f"translations/{language}.json")) == keys(load("strings.json"))
-
-
-def test_every_error_has_a_message() -> None:
-    """Each client error maps to an exception text."""
-    exceptions = load("strings.json")["exceptions"]
-    assert set(ERROR_TRANSLATION_KEYS.values()) <= set(exceptions)
 
 
 def test_every_action_field_is_described() -> None:

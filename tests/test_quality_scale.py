@@ -1,0 +1,353 @@
+"""Keep quality_scale.yaml honest: every rule decided, every "done" checked.
+
+Rules that code can check are checked here, either directly or by naming the
+tests elsewhere in the suite that prove them (those tests must exist).
+"""
+
+import ast
+from collections.abc import Iterator
+import importlib
+import json
+from pathlib import Path
+import re
+import struct
+from typing import Any
+
+import pytest
+import yaml
+
+from custom_components.sipgate import diagnostics, services
+from custom_components.sipgate.api import SipgateClient
+from custom_components.sipgate.const import CONF_TOKEN_ID, DOMAIN
+from custom_components.sipgate.notifications import ISSUE_CALL_FORBIDDEN
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+ROOT = Path(__file__).parents[1]
+INTEGRATION = ROOT / "custom_components" / "sipgate"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+STRINGS = json.loads((INTEGRATION / "strings.json").read_text(encoding="utf-8"))
+MANIFEST = json.loads((INTEGRATION / "manifest.json").read_text(encoding="utf-8"))
+SCALE = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text("utf-8"))
+
+# The rules of each tier, as Home Assistant's quality scale defines them.
+TIERS = {
+    "bronze": [
+        "action-setup",
+        "appropriate-polling",
+        "brands",
+        "common-modules",
+        "config-flow",
+        "config-flow-test-coverage",
+        "dependency-transparency",
+        "docs-actions",
+        "docs-conditions",
+        "docs-high-level-description",
+        "docs-installation-instructions",
+        "docs-removal-instructions",
+        "docs-triggers",
+        "entity-event-setup",
+        "entity-unique-id",
+        "has-entity-name",
+        "runtime-data",
+        "test-before-configure",
+        "test-before-setup",
+        "unique-config-entry",
+    ],
+    "silver": [
+        "action-exceptions",
+        "config-entry-unloading",
+        "docs-configuration-parameters",
+        "docs-installation-parameters",
+        "entity-unavailable",
+        "integration-owner",
+        "log-when-unavailable",
+        "parallel-updates",
+        "reauthentication-flow",
+        "test-coverage",
+    ],
+    "gold": [
+        "devices",
+        "diagnostics",
+        "discovery",
+        "discovery-update-info",
+        "docs-data-update",
+        "docs-examples",
+        "docs-known-limitations",
+        "docs-supported-devices",
+        "docs-supported-functions",
+        "docs-troubleshooting",
+        "docs-use-cases",
+        "dynamic-devices",
+        "entity-category",
+        "entity-device-class",
+        "entity-disabled-by-default",
+        "entity-translations",
+        "exception-translations",
+        "icon-translations",
+        "reconfiguration-flow",
+        "repair-issues",
+        "stale-devices",
+    ],
+    "platinum": ["async-dependency", "inject-websession", "strict-typing"],
+}
+ALL_RULES = [rule for rules in TIERS.values() for rule in rules]
+
+# Rules proved by behaviour tests elsewhere in the suite.
+EVIDENCE = {
+    "action-exceptions": [
+        "test_services::test_invalid_input",
+        "test_services::test_api_errors",
+    ],
+    "config-entry-unloading": ["test_init::test_setup_and_unload"],
+    "diagnostics": ["test_diagnostics::test_diagnostics"],
+    "reauthentication-flow": [
+        "test_config_flow::test_reauth",
+        "test_config_flow::test_reauth_other_account",
+        "test_init::test_setup_auth_failed_starts_reauth",
+        "test_services::test_auth_error_starts_reauth",
+    ],
+    "reconfiguration-flow": [
+        "test_config_flow::test_reconfigure_keeps_token_changes_device",
+        "test_config_flow::test_reconfigure_new_token_and_address",
+        "test_config_flow::test_reconfigure_other_account",
+    ],
+    "repair-issues": [
+        "test_services::test_forbidden_raises_repair_issue",
+        "test_services::test_removing_entry_clears_repair_issue",
+    ],
+    "runtime-data": ["test_init::test_setup_and_unload"],
+    "test-before-configure": ["test_config_flow::test_user_errors_recover"],
+    "test-before-setup": [
+        "test_init::test_setup_auth_failed_starts_reauth",
+        "test_init::test_setup_not_ready",
+        "test_init::test_setup_error",
+    ],
+    "unique-config-entry": ["test_config_flow::test_already_configured"],
+}
+
+# Rules checked by a test in this module (filled by the @checks decorator).
+CHECKED: set[str] = set()
+
+
+def checks(*rules: str) -> Any:
+    """Mark a test as the check of these rules."""
+    CHECKED.update(rules)
+    return lambda test: test
+
+
+def done_rules() -> list[str]:
+    """Return the rules quality_scale.yaml marks as done."""
+    return [rule for rule, status in SCALE["rules"].items() if status == "done"]
+
+
+def test_every_rule_is_decided() -> None:
+    """Every rule is listed once: done, or exempt with a reason; no todo."""
+    assert list(SCALE["rules"]) == sorted(SCALE["rules"], key=ALL_RULES.index)
+    assert set(SCALE["rules"]) == set(ALL_RULES)
+    for rule, status in SCALE["rules"].items():
+        if status != "done":
+            assert status["status"] == "exempt", rule
+            assert len(status["comment"]) > 20, rule
+
+
+def test_every_done_rule_is_checked() -> None:
+    """Each rule marked done has a check here or named evidence."""
+    assert set(done_rules()) <= CHECKED | set(EVIDENCE)
+    assert set(EVIDENCE) <= set(done_rules())
+
+
+@pytest.mark.parametrize("rule", sorted(EVIDENCE))
+def test_evidence_exists(rule: str) -> None:
+    """The tests named as evidence exist."""
+    for reference in EVIDENCE[rule]:
+        module, test = reference.split("::")
+        assert callable(getattr(importlib.import_module(f"tests.{module}"), test))
+
+
+@checks("action-setup")
+async def test_action_registered_without_entries(hass: HomeAssistant) -> None:
+    """The action exists as soon as the integration is set up, entry or not."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    assert hass.services.has_service(DOMAIN, "initiate_call")
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Return the width and height of a PNG file."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+@checks("brands")
+def test_brand_icons() -> None:
+    """The integration ships its own icon in both resolutions."""
+    assert png_size(INTEGRATION / "brand" / "icon.png") == (256, 256)
+    assert png_size(INTEGRATION / "brand" / "icon@2x.png") == (512, 512)
+
+
+def steps() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield every config and options flow step (and section) with fields."""
+    for flow in ("config", "options"):
+        for name, step in STRINGS[flow]["step"].items():
+            yield f"{flow}.{name}", step
+            for section, content in step.get("sections", {}).items():
+                yield f"{flow}.{name}.{section}", content
+
+
+@checks("config-flow", "docs-installation-parameters")
+def test_every_field_has_a_description() -> None:
+    """The flow is on, and every form field has a data_description."""
+    assert MANIFEST["config_flow"] is True
+    for name, step in steps():
+        assert set(step.get("data", {})) == set(step.get("data_description", {})), name
+
+
+@checks("config-flow-test-coverage", "test-coverage")
+def test_coverage_targets() -> None:
+    """scripts/test fails below 100 % for the flow and 95 % for any module."""
+    check = importlib.import_module("scripts.lib.check_coverage")
+    assert check.TARGETS == {"config_flow.py": 100.0}
+    assert check.DEFAULT_TARGET >= 95.0
+    assert "scripts/lib/check_coverage.py" in (ROOT / "scripts" / "test").read_text()
+
+
+def module_trees() -> Iterator[tuple[str, ast.Module]]:
+    """Yield the parsed modules of the integration."""
+    for path in sorted(INTEGRATION.glob("*.py")):
+        yield path.name, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def constants(node: ast.AST) -> set[str]:
+    """Return the string constants inside an expression."""
+    return {
+        child.value
+        for child in ast.walk(node)
+        if isinstance(child, ast.Constant) and isinstance(child.value, str)
+    }
+
+
+@checks("exception-translations")
+def test_every_raised_translation_key_exists() -> None:
+    """Every exception translation key and flow error or abort has a text."""
+    exception_keys: set[str] = set(services.ERROR_TRANSLATION_KEYS.values())
+    flow_errors: set[str] = set()
+    aborts: set[str] = set()
+    for _, tree in module_trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.keyword) and node.arg == "translation_key":
+                exception_keys |= constants(node.value)
+            if isinstance(node, ast.keyword) and node.arg == "reason":
+                aborts |= constants(node.value)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == (
+                "_normalized"
+            ):
+                exception_keys |= constants(node.args[2])
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Subscript)
+                and getattr(node.targets[0].value, "id", "") == "errors"
+            ):
+                flow_errors |= constants(node.value)
+    assert "insufficient_funds" in exception_keys
+    assert "invalid_callee" in exception_keys
+    assert exception_keys <= set(STRINGS["exceptions"])
+    assert flow_errors <= set(STRINGS["config"]["error"])
+    assert {"invalid_device", "invalid_caller_id"} <= set(STRINGS["options"]["error"])
+    assert aborts <= set(STRINGS["config"]["abort"])
+    assert ISSUE_CALL_FORBIDDEN in STRINGS["issues"]
+
+
+@checks("icon-translations")
+def test_action_icon() -> None:
+    """The action has an icon in icons.json."""
+    icons = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
+    assert set(icons["services"]) == set(STRINGS["services"])
+    assert icons["services"]["initiate_call"]["service"].startswith("mdi:")
+
+
+@checks("diagnostics")
+def test_diagnostics_redact_credentials() -> None:
+    """Both halves of the token are redacted."""
+    assert {"token", CONF_TOKEN_ID} <= diagnostics.TO_REDACT
+
+
+@checks("integration-owner")
+def test_codeowners() -> None:
+    """The manifest names who owns the integration."""
+    assert MANIFEST["codeowners"]
+    assert all(owner.startswith("@") for owner in MANIFEST["codeowners"])
+
+
+@checks("async-dependency", "inject-websession")
+def test_client_is_async_and_takes_the_session() -> None:
+    """The client is asyncio-based, gets HA's session and never makes one."""
+    api = ast.parse((INTEGRATION / "api.py").read_text(encoding="utf-8"))
+    calls = {
+        ast.unparse(node.func) for node in ast.walk(api) if isinstance(node, ast.Call)
+    }
+    assert "aiohttp.ClientSession" not in calls
+    assert not any(
+        isinstance(node, ast.Import | ast.ImportFrom)
+        and "homeassistant" in ast.unparse(node)
+        for node in ast.walk(api)
+    )
+    init = (INTEGRATION / "__init__.py").read_text(encoding="utf-8")
+    assert "SipgateClient(\n        async_get_clientsession(hass)," in init
+    public = [name for name in vars(SipgateClient) if name.startswith("async_")]
+    assert public
+    for name in public:
+        code = getattr(SipgateClient, name).__code__
+        assert code.co_flags & 0x80, name  # CO_COROUTINE
+
+
+@checks("strict-typing")
+def test_strict_typing() -> None:
+    """scripts/test runs mypy --strict on the integration, which ships py.typed."""
+    assert 'mypy" --strict custom_components/sipgate' in (
+        ROOT / "scripts" / "test"
+    ).read_text(encoding="utf-8")
+    assert (INTEGRATION / "py.typed").exists()
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    mypy_section = r"^\[tool\.mypy\]\n(?:.*\n)*?strict = true$"
+    assert re.search(mypy_section, pyproject, re.MULTILINE)
+
+
+README_SECTIONS = {
+    "docs-high-level-description": "# sipgate for Home Assistant",
+    "docs-installation-instructions": "## Installation",
+    "docs-removal-instructions": "## Removal",
+    "docs-configuration-parameters": "## Configuration",
+    "docs-actions": "## The action `sipgate.initiate_call`",
+    "docs-examples": "### Example: automation",
+    "docs-data-update": "## Data updates",
+    "docs-known-limitations": "## Known limitations",
+    "docs-supported-devices": "## Supported accounts and phones",
+    "docs-supported-functions": "## Supported functions",
+    "docs-troubleshooting": "## Troubleshooting",
+    "docs-use-cases": "## Use cases",
+}
+
+
+@checks(*README_SECTIONS)
+@pytest.mark.parametrize("rule", sorted(README_SECTIONS))
+def test_readme_section(rule: str) -> None:
+    """The README has the section each documentation rule asks for."""
+    assert re.search(rf"^{re.escape(README_SECTIONS[rule])}$", README, re.MULTILINE)
+
+
+def test_readme_documents_every_field() -> None:
+    """Every action field and every option is in the README."""
+    for field in STRINGS["services"]["initiate_call"]["fields"]:
+        assert f"| `{field}` |" in README, field
+    for field in STRINGS["options"]["step"]["init"]["data"].values():
+        assert f"| {field} |" in README, field
+
+
+def test_readme_quality_table_matches() -> None:
+    """The README's quality scale table says what quality_scale.yaml says."""
+    for rule, status in SCALE["rules"].items():
+        expected = "done" if status == "done" else "exempt"
+        row = rf"^\| `{rule}` \| \w+ \| {expected} \|"
+        assert re.search(row, README, re.MULTILINE), rule
