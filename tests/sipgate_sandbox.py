@@ -9,8 +9,10 @@ receives. Scenarios (balance, token validity, a delay, a 5xx, a dropped
 connection, 429 with ``Retry-After``) can be switched at run time through the
 control endpoints under ``/_sandbox/``.
 
-Run it on its own with ``python -m tests.sipgate_sandbox --port 8099``. It is a
-test tool: the integration never uses it.
+Run it on its own with ``python -m tests.sipgate_sandbox --port 8099`` from the
+repository (``scripts/sandbox`` does that in the project's Python 3.14
+environment); it logs every request. It is a test and demo tool: the
+integration never uses it.
 """
 
 import argparse
@@ -19,6 +21,7 @@ import base64
 import binascii
 from dataclasses import asdict, dataclass, field
 import json
+import logging
 import re
 import secrets
 from typing import Any
@@ -352,18 +355,24 @@ def _http_error(status: int, name: str, message: str) -> _RefusalError:
 
 
 def main() -> None:
-    """Serve the sandbox until interrupted."""
+    """Serve the sandbox until interrupted, logging each request."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
     args = parser.parse_args()
-    print(  # noqa: T201
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s sipgate sandbox: %(message)s"
+    )
+    ready = (
         f"sipgate sandbox on http://{args.host}:{args.port}/v2, "
-        f"token id {TOKEN.token_id}, token {TOKEN.token}",
-        flush=True,
+        f"token id {TOKEN.token_id}, token {TOKEN.token}"
     )
     web.run_app(
-        SipgateSandbox().create_app(), host=args.host, port=args.port, print=None
+        SipgateSandbox().create_app(),
+        host=args.host,
+        port=args.port,
+        access_log_format="%r %s",
+        print=lambda _: print(ready, flush=True),  # noqa: T201
     )
 
 
