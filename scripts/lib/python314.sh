@@ -80,11 +80,21 @@ in_python314() {
     ' _ "$ROOTFS" "$REPO" "${envs[@]}" /bin/sh -c 'cd "$1" && shift && exec "$@"' _ "$REPO" "$@"
 }
 
+# Print requirements/FILE and, recursively, the files it includes with -r.
+requirements_text() {
+    local file="$REPO/requirements/$1" included
+    cat "$file"
+    for included in $(sed -n 's/^-r[[:space:]]*//p' "$file"); do
+        requirements_text "$included"
+    done
+}
+
 # Create or update the virtual environment NAME from requirements/NAME.txt.
+# It is re-created when that file or one it includes changes.
 ensure_venv() {
     local name=$1 venv="$CACHE/venv-$1" req="$REPO/requirements/$1.txt"
     local stamp="$venv/.requirements.sha256" want
-    want=$(cat "$REPO"/requirements/*.txt | sha256sum | cut -d' ' -f1)
+    want=$(requirements_text "$name.txt" | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return
     fi
@@ -94,4 +104,38 @@ ensure_venv() {
     in_python314 "$venv/bin/pip" install --quiet --requirement "$req" \
         || die "pip could not install requirements/$name.txt"
     echo "$want" > "$stamp"
+}
+
+# Install Debian packages where Python 3.14 runs: into the Debian root, or on
+# the host when it has Python 3.14 itself. The end-to-end stack needs chromium
+# (driven by Playwright) and g++ (two requirements of Home Assistant are built
+# from source).
+ensure_debian_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        if [ "$(py314_mode)" = root ]; then
+            dpkg-query --admindir="$ROOTFS/var/lib/dpkg" -W -f='${Status}' "$pkg" \
+                2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+        elif command -v dpkg-query >/dev/null 2>&1; then
+            dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null \
+                | grep -q 'ok installed' || missing+=("$pkg")
+        else
+            command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+        fi
+    done
+    [ "${#missing[@]}" -gt 0 ] || return 0
+    log "Installing ${missing[*]} (Debian packages, a minute or two)"
+    local apt=(env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin
+        apt-get -qq -o Dpkg::Use-Pty=0 -o Acquire::Check-Valid-Until=false)
+    if [ "$(py314_mode)" = root ]; then
+        in_python314 "${apt[@]}" update \
+            && in_python314 "${apt[@]}" install -y --no-install-recommends \
+                "${missing[@]}" >/dev/null \
+            || die "could not install ${missing[*]} into the Python 3.14 root"
+    else
+        [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+            || die "please install ${missing[*]}"
+        "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends \
+            "${missing[@]}" >/dev/null || die "could not install ${missing[*]}"
+    fi
 }
