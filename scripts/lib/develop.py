@@ -1,0 +1,204 @@
+"""Run Home Assistant with the sipgate integration of this working tree.
+
+scripts/develop runs this as ``python -m scripts.lib.develop`` in the Python
+3.14 environment of requirements/e2e.txt. Without SIPGATE_MODE=real it also
+starts the sipgate sandbox and sets up a sipgate entry and a dashboard against
+it. Ctrl-C stops everything; "Restart" in Home Assistant restarts it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from types import FrameType
+from typing import Any
+
+from homeassistant.const import __version__ as HA_VERSION  # noqa: N812
+from tests.e2e.home_assistant import (
+    PASSWORD,
+    REPO,
+    USER_NAME,
+    USERNAME,
+    HomeAssistant,
+    Sandbox,
+    save_dashboard,
+    sipgate_call_dashboard,
+)
+from tests.sipgate_sandbox import MASTER_SIP_ID, TOKEN
+
+CONFIG = REPO / "config"
+PORT = 8123
+SANDBOX_PORT = 8099
+SANDBOX_ENTRY_TITLE = f"sipgate {MASTER_SIP_ID}w0"
+DASHBOARD = "sipgate-demo"
+CALLEE = "+49 211 123456"
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM and SIGHUP into the same clean stop as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    """Start everything, print where to log in, and wait for Ctrl-C."""
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    real = os.environ.get("SIPGATE_MODE") == "real"
+    # Ctrl-C, even when started where SIGINT is ignored (in the background).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGHUP, _stop)
+    sandbox = None if real else Sandbox(SANDBOX_PORT, None)
+    hass = HomeAssistant(CONFIG, PORT, None)
+    try:
+        if sandbox is not None:
+            print(f"Starting the sipgate sandbox on {sandbox.url}")
+            sandbox.start()
+        hass.prepare()
+        print(f"Starting Home Assistant {HA_VERSION} on {hass.url}")
+        hass.start()
+        _set_up(hass, sandbox)
+        _print_instructions(hass, sandbox)
+        return _run(hass, sandbox)
+    except KeyboardInterrupt:
+        print("\nStopping")
+        return 0
+    except (RuntimeError, TimeoutError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        # A second Ctrl-C must not leave Home Assistant running half-stopped.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        hass.stop()
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _set_up(hass: HomeAssistant, sandbox: Sandbox | None) -> None:
+    """Onboard on the first start; set up the sandbox entry and dashboard."""
+    if not hass.onboarded():
+        print(f"Onboarding with the user {USERNAME}")
+        tokens = hass.onboard(USER_NAME, USERNAME, PASSWORD)
+    else:
+        try:
+            tokens = hass.login(USERNAME, PASSWORD)
+        except RuntimeError as err:
+            print(
+                f"warning: cannot log in as {USERNAME} ({err}); the sipgate entry "
+                "and dashboard are not checked"
+            )
+            return
+    token = tokens["access_token"]
+    try:
+        hass.wait_until_running(token)
+        if sandbox is None:
+            if any(
+                entry["title"] == SANDBOX_ENTRY_TITLE
+                for entry in hass.config_entries(token, "sipgate")
+            ):
+                print(
+                    f'note: the entry "{SANDBOX_ENTRY_TITLE}" talks to the '
+                    "sandbox, which does not run now; it fails to set up."
+                )
+        else:
+            entry_id, created = _sandbox_entry(hass, token, sandbox)
+            if created or not _has_dashboard(hass, token):
+                save_dashboard(
+                    hass,
+                    token,
+                    DASHBOARD,
+                    "sipgate",
+                    sipgate_call_dashboard(CALLEE, entry_id),
+                )
+    finally:
+        hass.revoke(tokens)
+
+
+def _sandbox_entry(
+    hass: HomeAssistant, token: str, sandbox: Sandbox
+) -> tuple[str, bool]:
+    """Return the sandbox's sipgate entry, adding it through the config flow.
+
+    The second value says whether it was added now.
+    """
+    for entry in hass.config_entries(token, "sipgate"):
+        if entry["title"] == SANDBOX_ENTRY_TITLE:
+            return entry["entry_id"], False
+    print("Adding the sipgate integration for the sandbox")
+    flow = hass.api(
+        "POST", "/api/config/config_entries/flow", {"handler": "sipgate"}, token=token
+    )
+    for step in (
+        {
+            "token_id": TOKEN.token_id,
+            "token": TOKEN.token,
+            "advanced_options": {"base_url": sandbox.api_url},
+        },
+        {"device_id": "e0"},
+    ):
+        result: dict[str, Any] = hass.api(
+            "POST",
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
+            step,
+            token=token,
+        )
+        if result.get("errors") or result["type"] == "abort":
+            raise RuntimeError(
+                "the sipgate config flow did not accept the sandbox: "
+                f"{result.get('errors') or result.get('reason')}"
+            )
+    if result["type"] != "create_entry":
+        raise RuntimeError(f"the sipgate config flow ended with {result['type']}")
+    return result["result"]["entry_id"], True
+
+
+def _has_dashboard(hass: HomeAssistant, token: str) -> bool:
+    """Return whether the demo dashboard exists."""
+    (dashboards,) = hass.websocket(token, {"type": "lovelace/dashboards/list"})
+    return any(dashboard["url_path"] == DASHBOARD for dashboard in dashboards)
+
+
+def _print_instructions(hass: HomeAssistant, sandbox: Sandbox | None) -> None:
+    """Say where to log in and what to try."""
+    print(f"""
+Home Assistant {HA_VERSION} runs at {hass.url} with the sipgate integration
+of this working tree. Log in as {USERNAME}, password {PASSWORD}.""")
+    if sandbox is not None:
+        print(f"""It talks to the sipgate sandbox on {sandbox.api_url}. Try:
+- Dashboard "sipgate" in the sidebar: press "Call {CALLEE}". The sandbox
+  logs POST /v2/sessions/calls here.
+- Let sipgate refuse calls for lack of balance, then press Call again:
+  Notifications shows "Call to {CALLEE} failed" and why.
+    curl -H 'Content-Type: application/json' -d '{{"balance": 0}}' \\
+        {sandbox.url}/_sandbox/scenario
+  Back to normal: curl -X POST {sandbox.url}/_sandbox/reset
+- Developer tools → Actions → "sipgate: Initiate call" with other numbers
+  and phones (e0, y0, x0).""")
+    else:
+        token_id = os.environ.get("SIPGATE_TOKEN_ID", "")
+        print(f"""It talks to the real sipgate API. Add the integration: Settings →
+Devices & services → Add integration → sipgate, with token ID {token_id}
+and your token. Calls ring real phones and cost real money.""")
+    print("""After changing the code: Settings → ⋮ → Restart Home Assistant.
+Log: config/home-assistant.log. Ctrl-C stops everything.
+""")
+
+
+def _run(hass: HomeAssistant, sandbox: Sandbox | None) -> int:
+    """Wait until Home Assistant ends; start it again when it asks to."""
+    while True:
+        try:
+            code = hass.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            if sandbox is not None:
+                sandbox.check_running()
+            continue
+        if not hass.restart_requested:
+            print(f"Home Assistant stopped (exit code {code})")
+            return code
+        print("Restarting Home Assistant")
+        hass.stop()
+        hass.start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
