@@ -28,6 +28,10 @@ from .sipgate_sandbox import MASTER_SIP_ID, TOKEN, SipgateSandbox
 
 assert Path(custom_components.__file__).parent.parent == Path(__file__).parents[1]
 
+# The end-to-end suite needs a real Home Assistant and a browser, outside this
+# environment: scripts/e2e runs it.
+collect_ignore = ["e2e"]
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
