@@ -6,11 +6,19 @@ tests/conftest.py is not loaded: ``scripts/test`` runs it last.
 """
 
 from collections.abc import Generator
+import contextlib
 from pathlib import Path
 import shutil
 from typing import Any
 
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Error as PlaywrightError,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 import pytest
 
 from .home_assistant import (
@@ -51,7 +59,8 @@ def pytest_runtest_makereport(
     report = yield
     page = getattr(item, "funcargs", {}).get("page")
     if report.failed and page is not None:
-        page.screenshot(path=ARTIFACTS / f"failed-{item.name}-{report.when}.png")
+        with contextlib.suppress(PlaywrightError):
+            page.screenshot(path=ARTIFACTS / f"failed-{item.name}-{report.when}.png")
     return report
 
 
