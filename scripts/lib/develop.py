@@ -67,7 +67,8 @@ def main() -> int:
         return 1
     finally:
         # A second Ctrl-C must not leave Home Assistant running half-stopped.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         hass.stop()
         if sandbox is not None:
             sandbox.stop()
