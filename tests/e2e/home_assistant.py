@@ -106,6 +106,28 @@ class Service:
             start_new_session=True,
         )
 
+    def start_listening(
+        self, port: int, probe_url: str, what: str, timeout: float
+    ) -> None:
+        """Start a server process and wait until ``probe_url`` answers at all.
+
+        Any HTTP answer, an error status included, means it listens.
+        """
+        refuse_if_in_use(port, self.name)
+        Service.start(self)
+
+        def answering() -> bool:
+            self.check_running()
+            try:
+                http_json("GET", probe_url)
+            except HTTPError:
+                return True
+            except OSError:
+                return False
+            return True
+
+        wait_for(answering, f"{what} on {probe_url}", timeout)
+
     @property
     def returncode(self) -> int | None:
         """Return the exit code, or ``None`` while it runs (or never ran)."""
@@ -158,18 +180,9 @@ class Sandbox(Service):
 
     def start(self, timeout: float = 60) -> None:
         """Start the sandbox and wait until it answers."""
-        refuse_if_in_use(self.port, self.name)
-        super().start()
-
-        def answering() -> bool:
-            self.check_running()
-            try:
-                self.control("GET", "scenario")
-            except OSError:
-                return False
-            return True
-
-        wait_for(answering, f"the sipgate sandbox on {self.url}", timeout)
+        self.start_listening(
+            self.port, f"{self.url}/_sandbox/scenario", "the sipgate sandbox", timeout
+        )
 
     @property
     def api_url(self) -> str:
@@ -259,20 +272,9 @@ class HomeAssistant(Service):
         It answers once the frontend and onboarding are set up; integrations
         may still be starting (see ``wait_until_running``).
         """
-        refuse_if_in_use(self.port, self.name)
-        super().start()
-
-        def answering() -> bool:
-            self.check_running()
-            try:
-                http_json("GET", f"{self.url}/api/onboarding")
-            except HTTPError:
-                return True
-            except OSError:
-                return False
-            return True
-
-        wait_for(answering, f"Home Assistant on {self.url}", timeout)
+        self.start_listening(
+            self.port, f"{self.url}/api/onboarding", "Home Assistant", timeout
+        )
 
     @property
     def restart_requested(self) -> bool:
