@@ -23,8 +23,7 @@ from custom_components.sipgate.const import (
 )
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
-
-from .sipgate_sandbox import MASTER_SIP_ID, TOKEN, SipgateSandbox
+from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN, SipgateSandbox
 
 assert Path(custom_components.__file__).parent.parent == Path(__file__).parents[1]
 

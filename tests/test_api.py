@@ -25,8 +25,7 @@ from custom_components.sipgate.api import (
     SipgateTimeoutError,
     UserInfo,
 )
-
-from .sipgate_sandbox import (
+from sipgate_lab.sandbox import (
     TOKEN,
     TOKEN_NO_CALLS,
     TOKEN_NO_DEVICES,

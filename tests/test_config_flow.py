@@ -20,8 +20,7 @@ from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.selector import SelectSelector, TextSelector
-
-from .sipgate_sandbox import (
+from sipgate_lab.sandbox import (
     TOKEN,
     TOKEN_NO_DEVICES,
     TOKEN_OTHER_USER,

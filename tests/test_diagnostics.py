@@ -12,8 +12,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.sipgate.const import DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-
-from .sipgate_sandbox import TOKEN, SipgateSandbox
+from sipgate_lab.sandbox import TOKEN, SipgateSandbox
 
 
 async def test_diagnostics(

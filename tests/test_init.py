@@ -8,8 +8,7 @@ from custom_components.sipgate.notifications import notification_id
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
-
-from .sipgate_sandbox import SipgateSandbox
+from sipgate_lab.sandbox import SipgateSandbox
 
 
 async def test_setup_and_unload(

@@ -9,8 +9,7 @@ import yaml
 
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-
-from .sipgate_sandbox import SipgateSandbox
+from sipgate_lab.sandbox import SipgateSandbox
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 

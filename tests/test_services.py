@@ -16,8 +16,7 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-
-from .sipgate_sandbox import TOKEN, TOKEN_NO_CALLS, SipgateSandbox
+from sipgate_lab.sandbox import TOKEN, TOKEN_NO_CALLS, SipgateSandbox
 
 CALLS = "/v2/sessions/calls"
 

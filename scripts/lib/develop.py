@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any
 
 from homeassistant.const import __version__ as HA_VERSION  # noqa: N812
-from tests.e2e.home_assistant import (
+from sipgate_lab.home_assistant import (
     PASSWORD,
     REPO,
     USER_NAME,
@@ -24,7 +24,7 @@ from tests.e2e.home_assistant import (
     save_dashboard,
     sipgate_call_dashboard,
 )
-from tests.sipgate_sandbox import MASTER_SIP_ID, TOKEN
+from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN
 
 CONFIG = REPO / "config"
 PORT = 8123

@@ -21,7 +21,7 @@ from playwright.sync_api import (
 )
 import pytest
 
-from .home_assistant import (
+from sipgate_lab.home_assistant import (
     PASSWORD,
     REPO,
     USER_NAME,

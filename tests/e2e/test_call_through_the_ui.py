@@ -11,14 +11,14 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from ..sipgate_sandbox import MASTER_SIP_ID, TOKEN
-from .home_assistant import (
+from sipgate_lab.home_assistant import (
     HomeAssistant,
     Sandbox,
     save_dashboard,
     sipgate_call_dashboard,
     wait_for,
 )
+from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN
 
 CALLEE = "+49 211 123456"
 CALLER_ID = "+49 211 999000"

@@ -9,7 +9,7 @@ receives. Scenarios (balance, token validity, a delay, a 5xx, a dropped
 connection, 429 with ``Retry-After``) can be switched at run time through the
 control endpoints under ``/_sandbox/``.
 
-Run it on its own with ``python -m tests.sipgate_sandbox --port 8099`` from the
+Run it on its own with ``python -m sipgate_lab.sandbox --port 8099`` from the
 repository (``scripts/sandbox`` does that in the project's Python 3.14
 environment); it logs every request. It is a test and demo tool: the
 integration never uses it.

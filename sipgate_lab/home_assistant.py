@@ -35,7 +35,7 @@ from homeassistant.components.http.config import (
 )
 from homeassistant.const import RESTART_EXIT_CODE
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "custom_components" / "sipgate"
 CONFIGURATION = REPO / "config" / "configuration.yaml"
 LOOPBACK = "127.0.0.1"
@@ -166,13 +166,13 @@ class Service:
 
 
 class Sandbox(Service):
-    """The sipgate sandbox (``python -m tests.sipgate_sandbox``) on loopback."""
+    """The sipgate sandbox (``python -m sipgate_lab.sandbox``) on loopback."""
 
     def __init__(self, port: int, log_path: Path | None) -> None:
         """Prepare the sandbox on ``port``."""
         super().__init__(
             "The sipgate sandbox",
-            [sys.executable, "-m", "tests.sipgate_sandbox", "--port", str(port)],
+            [sys.executable, "-m", "sipgate_lab.sandbox", "--port", str(port)],
             log_path,
         )
         self.port = port
