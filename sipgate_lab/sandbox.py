@@ -281,19 +281,54 @@ class SipgateSandbox:
         return web.json_response([])
 
     async def _control_scenario(self, request: web.Request) -> web.Response:
-        """Return the scenario, after applying changes from a POST body."""
+        """Return the scenario, after applying changes from a POST body.
+
+        A body that is not a JSON object of known fields with values of their
+        types is refused with 400 and changes nothing.
+        """
         if request.method == "POST":
-            changes = await request.json()
             try:
-                self.scenario = Scenario(**{**asdict(self.scenario), **changes})
-            except TypeError as err:
-                raise web.HTTPBadRequest(text=str(err)) from None
+                changes = json.loads(await request.text())
+            except ValueError:
+                raise web.HTTPBadRequest(text="The body is not JSON") from None
+            if not isinstance(changes, dict):
+                raise web.HTTPBadRequest(text="The body is not a JSON object")
+            for name, value in changes.items():
+                if (problem := _scenario_problem(name, value)) is not None:
+                    raise web.HTTPBadRequest(text=problem)
+            self.scenario = Scenario(**{**asdict(self.scenario), **changes})
         return web.json_response(asdict(self.scenario))
 
     async def _control_reset(self, request: web.Request) -> web.Response:
         """Return to the default scenario and forget all requests."""
         self.reset()
         return web.json_response(asdict(self.scenario))
+
+
+# The JSON types each scenario field takes (bool is not a number here).
+_SCENARIO_TYPES: dict[str, tuple[type, ...]] = {
+    "balance": (int,),
+    "token_valid": (bool,),
+    "delay": (int, float),
+    "server_error": (int, type(None)),
+    "drop_connection": (bool,),
+    "rate_limit": (int, type(None)),
+}
+
+
+def _scenario_problem(name: str, value: Any) -> str | None:
+    """Return why a scenario change is refused, or None to accept it."""
+    if name not in _SCENARIO_TYPES:
+        return f"Unknown scenario field {name!r}"
+    if type(value) not in _SCENARIO_TYPES[name]:
+        return f"{name} takes {' or '.join(t.__name__ for t in _SCENARIO_TYPES[name])}"
+    if name == "delay" and not 0 <= value <= 3600:  # noqa: PLR2004
+        return "delay takes seconds from 0 to 3600"
+    if name == "server_error" and value is not None and not 500 <= value <= 599:  # noqa: PLR2004
+        return "server_error takes a status from 500 to 599"
+    if name == "rate_limit" and value is not None and value < 0:
+        return "rate_limit takes seconds from 0"
+    return None
 
 
 def _check_call(body: Any, user: str) -> None:
