@@ -14,7 +14,6 @@ from http import HTTPStatus
 import json
 import os
 from pathlib import Path
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,8 +36,28 @@ from homeassistant.const import RESTART_EXIT_CODE
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "custom_components" / "sipgate"
-CONFIGURATION = REPO / "config" / "configuration.yaml"
 LOOPBACK = "127.0.0.1"
+# The configuration of the end-to-end suite's Home Assistant. The suite owns it:
+# a developer's edits of config/configuration.yaml (scripts/develop) cannot
+# change what it tests.
+E2E_CONFIGURATION = """\
+homeassistant:
+  name: sipgate end-to-end
+  country: DE
+  language: en
+  currency: EUR
+  time_zone: Europe/Berlin
+  unit_system: metric
+
+logger:
+  default: warning
+  logs:
+    custom_components.sipgate: debug
+    # Parts of Home Assistant the suite does not use, which complain about
+    # programs it does not install (ffmpeg, libturbojpeg).
+    haffmpeg: critical
+    homeassistant.components.camera.img_util: critical
+"""
 # The administrator that onboarding creates; scripts/develop documents it.
 USER_NAME = "Developer"
 USERNAME = "dev"
@@ -221,19 +240,21 @@ class HomeAssistant(Service):
         self.client_id = f"{self.url}/"
         self.redirect_uri = f"{self.url}/?auth_callback=1"
 
-    def prepare(self) -> None:
+    def prepare(self, configuration: str | None = None) -> None:
         """Fill the configuration directory with what is missing.
 
-        That is ``configuration.yaml`` (a copy of config/configuration.yaml),
-        the integration of this working tree as ``custom_components/sipgate``
-        (a symbolic link) and the HTTP settings: loopback only, on this port.
-        Home Assistant keeps those in ``.storage/http``; it would move an
-        ``http:`` YAML section there once and then want it confirmed in the UI.
+        That is ``configuration.yaml`` (``configuration`` when given, which
+        replaces the file), the integration of this working tree as
+        ``custom_components/sipgate`` (a symbolic link) and the HTTP settings:
+        loopback only, on this port. Home Assistant keeps those in
+        ``.storage/http``; it would move an ``http:`` YAML section there once
+        and then want it confirmed in the UI.
         """
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        config_file = self.config_dir / "configuration.yaml"
-        if not config_file.exists():
-            shutil.copyfile(CONFIGURATION, config_file)
+        if configuration is not None:
+            (self.config_dir / "configuration.yaml").write_text(
+                configuration, encoding="utf-8"
+            )
         link = self.config_dir / "custom_components" / "sipgate"
         link.parent.mkdir(exist_ok=True)
         if not link.is_symlink():

@@ -1,12 +1,15 @@
 """Run Home Assistant with the sipgate integration of this working tree.
 
 scripts/develop runs this as ``python -m scripts.lib.develop`` in the Python
-3.14 environment of requirements/e2e.txt. Without SIPGATE_MODE=real it also
-starts the sipgate sandbox and sets up a sipgate entry and a dashboard against
-it. Ctrl-C stops everything; "Restart" in Home Assistant restarts it.
+3.14 environment of requirements/e2e.txt, as the same process (it execs).
+Without SIPGATE_MODE=real it also starts the sipgate sandbox and sets up a
+sipgate entry and a dashboard against it. Ctrl-C, SIGTERM and SIGHUP stop
+everything; "Restart" in Home Assistant restarts it.
 """
 
+import argparse
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
@@ -29,6 +32,9 @@ from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN
 CONFIG = REPO / "config"
 PORT = 8123
 SANDBOX_PORT = 8099
+# What config/configuration.yaml includes, with what Home Assistant writes into
+# a new one: automations, scripts and scenes made in the UI go there.
+INCLUDED_FILES = {"automations.yaml": "[]\n", "scripts.yaml": "", "scenes.yaml": "[]\n"}
 SANDBOX_ENTRY_TITLE = f"sipgate {MASTER_SIP_ID}w0"
 DASHBOARD = "sipgate-demo"
 CALLEE = "+49 211 123456"
@@ -41,19 +47,26 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 def main() -> int:
     """Start everything, print where to log in, and wait for Ctrl-C."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--config", type=Path, default=CONFIG, help="configuration directory"
+    )
+    parser.add_argument("--port", type=int, default=PORT, help="Home Assistant")
+    parser.add_argument("--sandbox-port", type=int, default=SANDBOX_PORT)
+    args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     real = os.environ.get("SIPGATE_MODE") == "real"
     # Ctrl-C, even when started where SIGINT is ignored (in the background).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
-    sandbox = None if real else Sandbox(SANDBOX_PORT, None)
-    hass = HomeAssistant(CONFIG, PORT, None)
+    sandbox = None if real else Sandbox(args.sandbox_port, None)
+    hass = HomeAssistant(args.config, args.port, None)
     try:
         if sandbox is not None:
             print(f"Starting the sipgate sandbox on {sandbox.url}")
             sandbox.start()
-        hass.prepare()
+        _prepare(hass, args.config)
         print(f"Starting Home Assistant {HA_VERSION} on {hass.url}")
         hass.start()
         _set_up(hass, sandbox)
@@ -72,6 +85,21 @@ def main() -> int:
         hass.stop()
         if sandbox is not None:
             sandbox.stop()
+
+
+def _prepare(hass: HomeAssistant, config: Path) -> None:
+    """Prepare the configuration directory, config/ unless told otherwise.
+
+    Another directory gets a copy of config/configuration.yaml. The files it
+    includes are created when missing.
+    """
+    configuration = None
+    if config.resolve() != CONFIG.resolve():
+        configuration = (CONFIG / "configuration.yaml").read_text(encoding="utf-8")
+    hass.prepare(configuration)
+    for name, content in INCLUDED_FILES.items():
+        if not (config / name).exists():
+            (config / name).write_text(content, encoding="utf-8")
 
 
 def _set_up(hass: HomeAssistant, sandbox: Sandbox | None) -> None:
@@ -180,7 +208,8 @@ of this working tree. Log in as {USERNAME}, password {PASSWORD}.""")
 Devices & services → Add integration → sipgate, with token ID {token_id}
 and your token. Calls ring real phones and cost real money.""")
     print("""After changing the code: Settings → ⋮ → Restart Home Assistant.
-Log: config/home-assistant.log. Ctrl-C stops everything.
+Log: home-assistant.log in the configuration directory. Ctrl-C stops
+everything.
 """)
 
 

@@ -52,11 +52,13 @@ Install Python 3.14 (python3.14 on PATH) and run this script again."
     touch "$ROOTFS/.complete"
 }
 
-# Run a command with Python 3.14 on PATH, in the repository, with the environment
-# variables listed in PY314_PASS passed through.
-in_python314() {
+# Set the array PY314_COMMAND to a command line that runs "$@" with Python 3.14
+# on PATH, in the repository, with the environment variables listed in
+# PY314_PASS passed through. Every program on it replaces the one before
+# (exec), so that the command keeps the process id it starts with.
+python314_command() {
     if [ "$(py314_mode)" = host ]; then
-        (cd "$REPO" && "$@")
+        PY314_COMMAND=(env -C "$REPO" "$@")
         return
     fi
     cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf" 2>/dev/null || true
@@ -69,7 +71,7 @@ in_python314() {
     for name in ${PY314_PASS:-}; do
         if [ -n "${!name+x}" ]; then envs+=("$name=${!name}"); fi
     done
-    unshare --mount --propagation private -- /bin/bash -c '
+    PY314_COMMAND=(unshare --mount --propagation private -- /bin/bash -c '
         set -e
         root=$1 repo=$2; shift 2
         mount --bind /proc "$root/proc"
@@ -77,7 +79,20 @@ in_python314() {
         mount --bind /sys "$root/sys"
         mount --bind "$repo" "$root$repo"
         exec chroot "$root" /usr/bin/env -i "$@"
-    ' _ "$ROOTFS" "$REPO" "${envs[@]}" /bin/sh -c 'cd "$1" && shift && exec "$@"' _ "$REPO" "$@"
+    ' _ "$ROOTFS" "$REPO" "${envs[@]}" /bin/sh -c 'cd "$1" && shift && exec "$@"' _ "$REPO" "$@")
+}
+
+# Run a command with Python 3.14 (see python314_command).
+in_python314() {
+    python314_command "$@"
+    "${PY314_COMMAND[@]}"
+}
+
+# Replace this shell with a command run with Python 3.14: signals sent to the
+# script reach the command itself.
+exec_python314() {
+    python314_command "$@"
+    exec "${PY314_COMMAND[@]}"
 }
 
 # Print requirements/FILE and, recursively, the files it includes with -r.

@@ -22,6 +22,7 @@ from playwright.sync_api import (
 import pytest
 
 from sipgate_lab.home_assistant import (
+    E2E_CONFIGURATION,
     PASSWORD,
     REPO,
     USER_NAME,
@@ -91,7 +92,7 @@ def home_assistant(
         free_port(),
         artifacts / "home-assistant.log",
     )
-    hass.prepare()
+    hass.prepare(E2E_CONFIGURATION)
     hass.start()
     yield hass
     hass.stop()
@@ -105,6 +106,9 @@ def token(home_assistant: HomeAssistant) -> str:
     assert home_assistant.onboarded()
     access_token: str = tokens["access_token"]
     home_assistant.wait_until_running(access_token)
+    # The suite's own configuration: never recovery mode.
+    config = home_assistant.api("GET", "/api/config", token=access_token)
+    assert (config["recovery_mode"], config["safe_mode"]) == (False, False)
     return access_token
 
 

@@ -1,0 +1,166 @@
+"""scripts/develop: the developer's Home Assistant, and how it stops.
+
+Each test starts ``scripts/develop`` with a configuration directory and ports
+of its own, waits until it is ready, and stops it with a signal sent to the
+script's process alone, as ``kill`` does.
+"""
+
+from collections.abc import Generator
+import contextlib
+import os
+from pathlib import Path
+import queue
+import signal
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from sipgate_lab.home_assistant import (
+    LOOPBACK,
+    PASSWORD,
+    REPO,
+    USERNAME,
+    HomeAssistant,
+    free_port,
+    wait_for,
+)
+
+READY = "Log in as"
+# The first start in a new directory onboards and adds the sandbox entry.
+START_TIMEOUT = 300
+
+
+class Develop:
+    """A running ``scripts/develop`` and what it printed."""
+
+    def __init__(self, config: Path) -> None:
+        """Start it on free ports; ``wait_until_ready`` waits for it."""
+        self.config = config
+        self.port = free_port()
+        self.sandbox_port = free_port()
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in {"SIPGATE_TOKEN_ID", "SIPGATE_TOKEN"}
+        }
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                str(REPO / "scripts" / "develop"),
+                *("--config", str(config)),
+                *("--port", str(self.port)),
+                *("--sandbox-port", str(self.sandbox_port)),
+            ],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+
+    @property
+    def output(self) -> str:
+        """Return what it printed so far."""
+        while not self._lines.empty():
+            self._output.append(self._lines.get())
+        return "".join(self._output)
+
+    def wait_until_ready(self) -> None:
+        """Wait until it prints where to log in."""
+
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"scripts/develop ended early:\n{self.output}")
+            return READY in self.output
+
+        wait_for(ready, "scripts/develop to be ready", START_TIMEOUT)
+
+    def listening(self) -> list[int]:
+        """Return which of its two ports something listens on."""
+        listening = []
+        for port in (self.port, self.sandbox_port):
+            try:
+                socket.create_connection((LOOPBACK, port), timeout=2).close()
+            except OSError:
+                continue
+            listening.append(port)
+        return listening
+
+    def kill_leftovers(self) -> None:
+        """Kill the script and anything it started that still runs."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.wait()
+        marks = (str(self.config), f"--port\0{self.sandbox_port}\0")
+        for proc in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                cmdline = (proc / "cmdline").read_text()
+                if any(mark in cmdline for mark in marks):
+                    os.kill(int(proc.name), signal.SIGKILL)
+
+
+@pytest.fixture
+def develop(tmp_path: Path) -> Generator[Develop]:
+    """Start scripts/develop and wait until it is ready."""
+    develop = Develop(tmp_path / "config")
+    try:
+        develop.wait_until_ready()
+        yield develop
+    finally:
+        develop.kill_leftovers()
+
+
+def stop_with(develop: Develop, signum: signal.Signals) -> None:
+    """Send the signal to the script alone; everything it started stops."""
+    assert develop.listening() == [develop.port, develop.sandbox_port]
+    os.kill(develop.process.pid, signum)
+    assert develop.process.wait(timeout=90) == 0, develop.output
+    assert "Stopping" in develop.output
+    assert develop.listening() == []
+
+
+def test_automations_made_in_the_ui_then_sigterm(develop: Develop) -> None:
+    """An automation saved through the UI's API runs; SIGTERM stops it all."""
+    hass = HomeAssistant(develop.config, develop.port, None)
+    tokens = hass.login(USERNAME, PASSWORD)
+    token = tokens["access_token"]
+    hass.api(
+        "POST",
+        "/api/config/automation/config/sipgate_test",
+        {
+            "alias": "sipgate test",
+            "triggers": [{"trigger": "event", "event_type": "sipgate_test"}],
+            "actions": [],
+        },
+        token=token,
+    )
+
+    def automation_loaded() -> bool:
+        states = hass.api("GET", "/api/states", token=token)
+        return any(state["entity_id"] == "automation.sipgate_test" for state in states)
+
+    wait_for(automation_loaded, "the automation made through the UI", 60)
+    assert "sipgate_test" in (develop.config / "automations.yaml").read_text()
+    hass.revoke(tokens)
+    stop_with(develop, signal.SIGTERM)
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGHUP], ids=["SIGINT", "SIGHUP"]
+)
+def test_other_signals_stop_everything(
+    develop: Develop, signum: signal.Signals
+) -> None:
+    """Ctrl-C's SIGINT and a closed terminal's SIGHUP sent to the script alone."""
+    stop_with(develop, signum)
