@@ -1,5 +1,6 @@
 """Tests of the sipgate client against HTTP servers on loopback."""
 
+import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from custom_components.sipgate.api import (
     DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
     Device,
     SipgateAuthenticationError,
     SipgateBadRequestError,
@@ -19,6 +21,7 @@ from custom_components.sipgate.api import (
     SipgateError,
     SipgateForbiddenError,
     SipgateInsufficientFundsError,
+    SipgateNoAnswerError,
     SipgateRateLimitError,
     SipgateResponseError,
     SipgateServerError,
@@ -34,6 +37,7 @@ from sipgate_lab.sandbox import (
 )
 
 type ClientFactory = Callable[..., SipgateClient]
+type Canned = Callable[[web.Response], Awaitable[SipgateClient]]
 
 
 @pytest.fixture
@@ -54,10 +58,11 @@ def make_client(session: aiohttp.ClientSession, sandbox_url: str) -> ClientFacto
     return make
 
 
-async def test_default_base_url(session: aiohttp.ClientSession) -> None:
-    """The client talks to sipgate's public API unless told otherwise."""
+async def test_defaults(session: aiohttp.ClientSession) -> None:
+    """The client talks to sipgate's public API with a 10 s timeout."""
     client = SipgateClient(session, "token-ABC123", "secret")
     assert client._base_url == DEFAULT_BASE_URL == "https://api.sipgate.com/v2"
+    assert client._timeout.total == DEFAULT_TIMEOUT == 10
 
 
 async def test_userinfo(make_client: ClientFactory, sandbox: SipgateSandbox) -> None:
@@ -72,6 +77,18 @@ async def test_userinfo(make_client: ClientFactory, sandbox: SipgateSandbox) -> 
     assert request.path == "/v2/authorization/userinfo"
     assert request.headers["Authorization"] == TOKEN.authorization
     assert request.headers["Accept"] == "application/json"
+    # A GET has no body at all (not "null").
+    assert request.body == ""
+
+
+async def test_trailing_slash_of_base_url(
+    make_client: ClientFactory, sandbox: SipgateSandbox, sandbox_url: str
+) -> None:
+    """A base URL with a trailing slash gives the same paths."""
+    await make_client(base_url=f"{sandbox_url}/").async_get_userinfo()
+    assert [request.path for request in sandbox.requests] == [
+        "/v2/authorization/userinfo"
+    ]
 
 
 async def test_devices(make_client: ClientFactory) -> None:
@@ -96,6 +113,7 @@ async def test_devices_without_scope(make_client: ClientFactory) -> None:
     with pytest.raises(SipgateForbiddenError) as excinfo:
         await make_client(TOKEN_NO_DEVICES).async_get_devices("w0")
     assert excinfo.value.status == 403
+    assert str(excinfo.value) == "sipgate answered GET /w0/devices with 403"
 
 
 async def test_initiate_call(
@@ -151,7 +169,6 @@ async def _call(client: SipgateClient, **kwargs: str) -> Any:
         (TOKEN, {"rate_limit": 30}, {}, SipgateRateLimitError, 429),
         (TOKEN, {"server_error": 503}, {}, SipgateServerError, 503),
         (TOKEN, {"server_error": 500}, {}, SipgateServerError, 500),
-        (TOKEN, {"drop_connection": True}, {}, SipgateConnectionError, None),
     ],
 )
 async def test_call_errors(
@@ -170,9 +187,24 @@ async def test_call_errors(
         await _call(make_client(token), **call)
     assert type(excinfo.value) is error
     assert excinfo.value.status == status
+    assert str(excinfo.value) == f"sipgate answered POST /sessions/calls with {status}"
     assert len(sandbox.requests_to("POST", "/v2/sessions/calls")) == 1
-    assert token.token not in str(excinfo.value)
-    assert token.token_id not in str(excinfo.value)
+
+
+async def test_connection_lost_after_sending(
+    make_client: ClientFactory, sandbox: SipgateSandbox
+) -> None:
+    """A connection closed after the request: sent, no answer; no retry."""
+    sandbox.scenario.drop_connection = True
+    with pytest.raises(SipgateNoAnswerError) as excinfo:
+        await _call(make_client())
+    assert type(excinfo.value) is SipgateNoAnswerError
+    assert isinstance(excinfo.value, SipgateConnectionError)
+    assert excinfo.value.status is None
+    assert str(excinfo.value) == (
+        "No answer from sipgate to POST /sessions/calls: ServerDisconnectedError"
+    )
+    assert len(sandbox.requests) == 1
 
 
 async def test_rate_limit_retry_after(
@@ -186,12 +218,15 @@ async def test_rate_limit_retry_after(
 
 
 async def test_timeout(make_client: ClientFactory, sandbox: SipgateSandbox) -> None:
-    """No answer within the timeout is a timeout error, sent once."""
+    """No answer within the timeout: sent once, may have been acted on."""
     sandbox.scenario.delay = 2
     with pytest.raises(SipgateTimeoutError) as excinfo:
         await _call(make_client(timeout=0.05))
-    assert isinstance(excinfo.value, SipgateConnectionError)
+    assert isinstance(excinfo.value, SipgateNoAnswerError)
     assert excinfo.value.status is None
+    assert str(excinfo.value) == (
+        "sipgate did not answer POST /sessions/calls within 0.05 s"
+    )
     assert len(sandbox.requests) == 1
 
 
@@ -209,21 +244,50 @@ async def test_other_client_errors(
 
 
 async def test_connection_refused(session: aiohttp.ClientSession) -> None:
-    """A closed port is a connection error."""
+    """A closed port: nothing was sent, so it is a plain connection error."""
     server = TestServer(web.Application(), host="127.0.0.1")
     await server.start_server()
     url = str(server.make_url("/v2"))
     await server.close()
     client = SipgateClient(session, TOKEN.token_id, TOKEN.token, base_url=url)
     with pytest.raises(SipgateConnectionError) as excinfo:
+        await _call(client)
+    assert type(excinfo.value) is SipgateConnectionError
+    assert excinfo.value.status is None
+    assert str(excinfo.value) == (
+        "Cannot reach sipgate for POST /sessions/calls: ClientConnectorError"
+    )
+
+
+async def test_connect_timeout(
+    session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A timeout while connecting: nothing was sent."""
+
+    async def hang(*args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(10)
+
+    server = TestServer(web.Application(), host="127.0.0.1")
+    await server.start_server()
+    monkeypatch.setattr(session.connector, "_create_connection", hang)
+    client = SipgateClient(
+        session,
+        TOKEN.token_id,
+        TOKEN.token,
+        base_url=str(server.make_url("/v2")),
+        timeout=0.05,
+    )
+    monkeypatch.setattr(
+        client, "_timeout", aiohttp.ClientTimeout(total=1, connect=0.05)
+    )
+    with pytest.raises(SipgateConnectionError) as excinfo:
         await client.async_get_userinfo()
     assert type(excinfo.value) is SipgateConnectionError
+    await server.close()
 
 
 @pytest.fixture
-async def canned(
-    session: aiohttp.ClientSession,
-) -> AsyncGenerator[Callable[[web.Response], Awaitable[SipgateClient]]]:
+async def canned(session: aiohttp.ClientSession) -> AsyncGenerator[Canned]:
     """Serve one fixed answer for every path and return a client for it."""
     servers: list[TestServer] = []
 
@@ -246,27 +310,85 @@ async def canned(
 
 
 @pytest.mark.parametrize(
-    ("method", "response"),
+    ("method", "response", "message"),
     [
-        ("async_get_userinfo", web.Response(text="<html>", content_type="text/html")),
-        ("async_get_userinfo", web.json_response({"sub": "w0"})),
-        ("async_get_userinfo", web.json_response({"sub": "", "masterSipId": "1"})),
-        ("async_get_userinfo", web.json_response(["w0"])),
-        ("async_get_userinfo", web.Response(status=204)),
-        ("async_get_userinfo", web.Response(status=302, headers={"Location": "/"})),
-        ("async_get_devices", web.json_response({"data": []})),
-        ("async_get_devices", web.json_response({"items": [{"alias": "x"}]})),
-        ("async_initiate_call", web.json_response({})),
-        ("async_initiate_call", web.json_response({"sessionId": ""})),
-        ("async_initiate_call", web.json_response([])),
+        (
+            "async_get_userinfo",
+            web.Response(text="<html>", content_type="text/html"),
+            "sipgate answered GET /authorization/userinfo with a body that is not JSON",
+        ),
+        (
+            "async_get_userinfo",
+            web.Response(body=b"\xff\xfe{", content_type="application/json"),
+            "sipgate answered GET /authorization/userinfo with a body that is not JSON",
+        ),
+        (
+            "async_get_userinfo",
+            web.json_response({"sub": "w0"}),
+            "Unexpected userinfo from sipgate: KeyError('masterSipId')",
+        ),
+        (
+            "async_get_userinfo",
+            web.json_response({"sub": "", "masterSipId": "1"}),
+            (
+                "Unexpected userinfo from sipgate: TypeError('sub is not a "
+                "non-empty string')"
+            ),
+        ),
+        (
+            "async_get_userinfo",
+            web.json_response(["w0"]),
+            (
+                "Unexpected userinfo from sipgate: TypeError('list indices must "
+                "be integers or slices, not str')"
+            ),
+        ),
+        (
+            "async_get_userinfo",
+            web.Response(status=204),
+            "sipgate answered GET /authorization/userinfo with 204",
+        ),
+        (
+            "async_get_userinfo",
+            web.Response(status=302, headers={"Location": "/"}),
+            "sipgate answered GET /authorization/userinfo with 302",
+        ),
+        (
+            "async_get_devices",
+            web.json_response({"data": []}),
+            "Unexpected device list from sipgate: KeyError('items')",
+        ),
+        (
+            "async_get_devices",
+            web.json_response({"items": [{"alias": "x"}]}),
+            "Unexpected device list from sipgate: KeyError('id')",
+        ),
+        (
+            "async_initiate_call",
+            web.json_response({}),
+            "sipgate accepted the call but sent no session id",
+        ),
+        (
+            "async_initiate_call",
+            web.json_response({"sessionId": ""}),
+            "sipgate accepted the call but sent no session id",
+        ),
+        (
+            "async_initiate_call",
+            web.json_response({"sessionId": 42}),
+            "sipgate accepted the call but sent no session id",
+        ),
+        (
+            "async_initiate_call",
+            web.json_response([]),
+            "sipgate accepted the call but sent no session id",
+        ),
     ],
 )
 async def test_malformed_answers(
-    canned: Callable[[web.Response], Awaitable[SipgateClient]],
-    method: str,
-    response: web.Response,
+    canned: Canned, method: str, response: web.Response, message: str
 ) -> None:
-    """Answers the client cannot read raise a response error."""
+    """Answers the client cannot read raise a response error saying why."""
     client = await canned(response)
     arguments: dict[str, Any] = {
         "async_get_userinfo": {},
@@ -276,29 +398,48 @@ async def test_malformed_answers(
     with pytest.raises(SipgateResponseError) as excinfo:
         await getattr(client, method)(**arguments)
     assert excinfo.value.status == response.status
+    assert str(excinfo.value) == message
 
 
-async def test_other_4xx_and_5xx_statuses(
-    canned: Callable[[web.Response], Awaitable[SipgateClient]],
-) -> None:
-    """415 is a client error, 429 without Retry-After has no wait time."""
+async def test_other_4xx_status(canned: Canned) -> None:
+    """415 is a client error with its status."""
     client = await canned(web.Response(status=415))
-    with pytest.raises(SipgateClientError) as client_error:
+    with pytest.raises(SipgateClientError) as excinfo:
         await client.async_initiate_call(caller="e0", callee="+49211123456")
-    assert client_error.value.status == 415
-    client = await canned(web.Response(status=429, headers={"Retry-After": "soon"}))
-    with pytest.raises(SipgateRateLimitError) as rate_limited:
-        await client.async_get_userinfo()
-    assert rate_limited.value.retry_after is None
+    assert type(excinfo.value) is SipgateClientError
+    assert excinfo.value.status == 415
 
 
-async def test_device_without_alias(
-    canned: Callable[[web.Response], Awaitable[SipgateClient]],
+@pytest.mark.parametrize(
+    ("headers", "retry_after"),
+    [
+        ({}, None),
+        ({"Retry-After": "soon"}, None),
+        ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, None),
+        ({"Retry-After": "\u00b2"}, None),
+        ({"Retry-After": "-5"}, None),
+        ({"Retry-After": "0"}, 0),
+        ({"Retry-After": "120"}, 120),
+    ],
+)
+async def test_rate_limit_headers(
+    canned: Canned, headers: dict[str, str], retry_after: int | None
 ) -> None:
-    """A device without an alias is named by its id."""
-    client = await canned(
-        web.json_response({"items": [{"id": "e3", "type": "REGISTER"}]})
+    """Only a number of seconds in Retry-After is a wait time."""
+    client = await canned(web.Response(status=429, headers=headers))
+    with pytest.raises(SipgateRateLimitError) as excinfo:
+        await client.async_get_userinfo()
+    assert excinfo.value.retry_after == retry_after
+    assert excinfo.value.status == 429
+
+
+async def test_answers_without_optional_fields(canned: Canned) -> None:
+    """Missing optional fields get their defaults."""
+    client = await canned(web.json_response({"sub": "w0", "masterSipId": "1234567"}))
+    assert await client.async_get_userinfo() == UserInfo(
+        sub="w0", master_sip_id="1234567", domain="", locale=""
     )
+    client = await canned(web.json_response({"items": [{"id": "e3"}]}))
     assert await client.async_get_devices("w0") == [
-        Device(id="e3", alias="e3", type="REGISTER", online=False)
+        Device(id="e3", alias="e3", type="", online=False)
     ]

@@ -5,11 +5,11 @@ kept in the integration until it moves to its own package. The caller injects
 the aiohttp session; the client never creates one.
 """
 
-import asyncio
 import base64
 from dataclasses import dataclass
 from http import HTTPStatus
 import json
+import re
 from typing import Any, Final
 
 import aiohttp
@@ -18,6 +18,8 @@ DEFAULT_BASE_URL: Final = "https://api.sipgate.com/v2"
 DEFAULT_TIMEOUT: Final = 10.0
 
 _JSON: Final = "application/json"
+# Retry-After in seconds (sipgate sends no HTTP dates that anyone has seen).
+_SECONDS: Final = re.compile(r"[0-9]{1,9}")
 
 
 class SipgateError(Exception):
@@ -70,10 +72,22 @@ class SipgateServerError(SipgateError):
 
 
 class SipgateConnectionError(SipgateError):
-    """sipgate could not be reached."""
+    """sipgate could not be reached: the request did not go out.
+
+    Its subclass ``SipgateNoAnswerError`` says that the request may have gone
+    out and no answer came.
+    """
 
 
-class SipgateTimeoutError(SipgateConnectionError):
+class SipgateNoAnswerError(SipgateConnectionError):
+    """The request went out (or may have), but no answer came.
+
+    The connection broke or timed out after the request was sent: sipgate may
+    have received it and acted on it, so sending it again may do it twice.
+    """
+
+
+class SipgateTimeoutError(SipgateNoAnswerError):
     """sipgate did not answer in time."""
 
 
@@ -135,7 +149,7 @@ class SipgateClient:
             "Content-Type": _JSON,
         }
         self._base_url = base_url.rstrip("/")
-        self._timeout = timeout
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def async_get_userinfo(self) -> UserInfo:
         """Return who the token belongs to; checks the credentials."""
@@ -203,32 +217,34 @@ class SipgateClient:
         """Send one request and return the decoded JSON answer."""
         what = f"{method} {path}"
         try:
-            async with (
-                asyncio.timeout(self._timeout),
-                self._session.request(
-                    method,
-                    f"{self._base_url}{path}",
-                    headers=self._headers,
-                    data=None if body is None else json.dumps(body),
-                    allow_redirects=False,
-                ) as response,
-            ):
+            async with self._session.request(
+                method,
+                f"{self._base_url}{path}",
+                headers=self._headers,
+                data=None if body is None else json.dumps(body),
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as response:
                 status = response.status
                 if status >= HTTPStatus.BAD_REQUEST:
                     raise _status_error(what, response)
-                text = await response.text()
-        except TimeoutError:
-            raise SipgateTimeoutError(
-                f"sipgate did not answer {what} within {self._timeout:g} s"
-            ) from None
-        except aiohttp.ClientError as err:
+                content = await response.read()
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
             raise SipgateConnectionError(
                 f"Cannot reach sipgate for {what}: {type(err).__name__}"
+            ) from None
+        except TimeoutError:
+            raise SipgateTimeoutError(
+                f"sipgate did not answer {what} within {self._timeout.total:g} s"
+            ) from None
+        except aiohttp.ClientError as err:
+            raise SipgateNoAnswerError(
+                f"No answer from sipgate to {what}: {type(err).__name__}"
             ) from None
         if status != HTTPStatus.OK:
             raise SipgateResponseError(f"sipgate answered {what} with {status}", status)
         try:
-            return json.loads(text)
+            return json.loads(content)
         except ValueError:
             raise SipgateResponseError(
                 f"sipgate answered {what} with a body that is not JSON", status
@@ -242,7 +258,9 @@ def _status_error(what: str, response: aiohttp.ClientResponse) -> SipgateError:
     if status == HTTPStatus.TOO_MANY_REQUESTS:
         retry_after = response.headers.get("Retry-After", "")
         return SipgateRateLimitError(
-            message, status, int(retry_after) if retry_after.isdigit() else None
+            message,
+            status,
+            int(retry_after) if _SECONDS.fullmatch(retry_after) else None,
         )
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return SipgateServerError(message, status)
