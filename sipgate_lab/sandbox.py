@@ -3,8 +3,9 @@
 It answers the endpoints the integration uses the way sipgate documents them:
 HTTP Basic authentication with personal access tokens and their scopes,
 ``GET /authorization/userinfo``, ``GET /{userId}/devices`` and
-``POST /sessions/calls`` with sipgate's validation (400, 402, 403, 415), and
-404/405 for unknown paths and methods. It records every API request it
+``POST /sessions/calls`` with sipgate's validation (400, 402, 403, 415), 431
+for an oversized ``Authorization`` header, and 404/405 for unknown paths and
+methods. It records every API request it
 receives. Scenarios (balance, token validity, a delay, a 5xx, a dropped
 connection, 429 with ``Retry-After``) can be switched at run time through the
 control endpoints under ``/_sandbox/``.
@@ -102,8 +103,14 @@ DEVICES: dict[str, list[dict[str, Any]]] = {
 # Phonelines each user may ring as a caller, besides the devices.
 PHONELINES = {"w0": {"p0"}, "w1": {"p1"}}
 
-_EXTENSION = re.compile(r"[a-z](?:0|[1-9]\d*)")
-_NUMBER = re.compile(r"\+[1-9]\d{6,14}|0\d{2,14}")
+_EXTENSION = re.compile(r"[a-z](?:0|[1-9][0-9]*)")
+# Numbers as sipgate's parser reads them (FACTS.md §9): international with +
+# or 00, national with a leading 0, short numbers (110, 116117), and, like
+# sipgate, 7 to 15 bare digits as international without the +.
+_NUMBER = re.compile(r"(?:\+|00)[1-9][0-9]{6,14}|0[1-9][0-9]{1,13}|[1-9][0-9]{2,14}")
+# Longer Authorization headers are refused with 431, as a front proxy does;
+# aiohttp itself answers 400 to any header line over 8190 bytes.
+MAX_AUTHORIZATION = 4096
 
 
 @dataclass
@@ -143,6 +150,7 @@ class SipgateSandbox:
     scenario: Scenario = field(default_factory=Scenario)
     requests: list[RecordedRequest] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
 
     def create_app(self) -> web.Application:
         """Return the aiohttp application that serves the sandbox."""
@@ -166,6 +174,13 @@ class SipgateSandbox:
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         """Return the recorded requests with this method and path."""
         return [r for r in self.requests if r.method == method and r.path == path]
+
+    async def wait_for_requests(self, method: str, path: str, count: int) -> None:
+        """Wait until ``count`` requests with this method and path arrived."""
+        async with self._arrived:
+            await self._arrived.wait_for(
+                lambda: len(self.requests_to(method, path)) >= count
+            )
 
     @web.middleware
     async def _middleware(
@@ -195,6 +210,8 @@ class SipgateSandbox:
                 parsed,
             )
         )
+        async with self._arrived:
+            self._arrived.notify_all()
         scenario = self.scenario
         if scenario.delay:
             await asyncio.sleep(scenario.delay)
@@ -214,8 +231,12 @@ class SipgateSandbox:
             return refusal.response
 
     def _authenticate(self, request: web.Request) -> SandboxToken:
-        """Return the token of the request or raise 401."""
+        """Return the token of the request or raise 401 (431 if oversized)."""
         header = request.headers.get("Authorization", "")
+        if len(header) > MAX_AUTHORIZATION:
+            raise _http_error(
+                431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "Authorization too large"
+            )
         scheme, _, encoded = header.partition(" ")
         try:
             token_id, _, token = (
