@@ -1,4 +1,4 @@
-"""Tests of the sipgate config flow against the sandbox."""
+"""Tests of the sipgate config and options flows against the sandbox."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-from custom_components.sipgate.api import DEFAULT_BASE_URL
+from custom_components.sipgate.api import DEFAULT_BASE_URL, SipgateClient
 from custom_components.sipgate.config_flow import SECTION_ADVANCED
 from custom_components.sipgate.const import (
     CONF_BASE_URL,
@@ -19,7 +19,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers.selector import SelectSelector, TextSelector
+from homeassistant.helpers.data_entry_flow import _BaseFlowManagerView
 from sipgate_lab.sandbox import (
     TOKEN,
     TOKEN_NO_DEVICES,
@@ -27,6 +27,83 @@ from sipgate_lab.sandbox import (
     SandboxToken,
     SipgateSandbox,
 )
+
+TEXT = {"multiline": False, "multiple": False}
+DEVICE_OPTIONS = [
+    {"value": "e0", "label": "VoIP-Telefon von Erika Mustermann (e0, VoIP)"},
+    {"value": "y0", "label": "Handy von Erika Mustermann (y0, mobile)"},
+    {"value": "x0", "label": "Büro-Festnetz (x0, external)"},
+]
+
+
+def form(result: Any) -> list[dict[str, Any]]:
+    """Return a form's fields as Home Assistant sends them to the frontend."""
+    assert result["type"] is FlowResultType.FORM
+    fields: list[dict[str, Any]] = _BaseFlowManagerView(
+        None  # type: ignore[arg-type]
+    )._prepare_result_json(result)["data_schema"]
+    return fields
+
+
+def user_form(
+    base_url: dict[str, Any], token_id: dict[str, Any], token: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Return the user step's fields with these extras (suggested values)."""
+    return [
+        {"name": CONF_TOKEN_ID, "required": True, "selector": {"text": TEXT}}
+        | token_id,
+        {
+            "name": CONF_TOKEN,
+            "required": True,
+            "selector": {"text": {"type": "password", **TEXT}},
+        }
+        | token,
+        {
+            "name": SECTION_ADVANCED,
+            "required": True,
+            "type": "expandable",
+            "expanded": False,
+            "schema": [
+                {
+                    "name": CONF_BASE_URL,
+                    "required": True,
+                    "default": DEFAULT_BASE_URL,
+                    "selector": {"text": {"type": "url", **TEXT}},
+                }
+                | base_url
+            ],
+        },
+    ]
+
+
+def device_form(
+    options: list[dict[str, str]] | None, suggested: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Return the device step's fields: a dropdown with typing, or a text field."""
+    selector: dict[str, Any] = {"text": TEXT}
+    if options is not None:
+        selector = {
+            "select": {
+                "options": options,
+                "mode": "dropdown",
+                "custom_value": True,
+                "multiple": False,
+                "sort": False,
+            }
+        }
+    fields: list[dict[str, Any]] = [
+        {"name": CONF_DEVICE_ID, "required": True, "selector": selector},
+        {
+            "name": CONF_CALLER_ID,
+            "required": False,
+            "optional": True,
+            "selector": {"text": {"type": "tel", **TEXT}},
+        },
+    ]
+    for field in fields:
+        if field["name"] in suggested:
+            field["description"] = {"suggested_value": suggested[field["name"]]}
+    return fields
 
 
 def credentials(token: SandboxToken = TOKEN) -> dict[str, str]:
@@ -46,15 +123,8 @@ async def start(hass: HomeAssistant) -> dict[str, Any]:
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
+    assert result["errors"] == {}
     return dict(result)
-
-
-def field_selector(result: dict[str, Any], name: str) -> Any:
-    """Return the selector of a form field."""
-    for key, value in result["data_schema"].schema.items():
-        if key == name:
-            return value
-    raise AssertionError(name)
 
 
 async def test_full_flow_with_device_list(
@@ -62,19 +132,14 @@ async def test_full_flow_with_device_list(
 ) -> None:
     """Token, then a dropdown of the account's devices, then the entry."""
     result = await start(hass)
+    assert form(result) == user_form({}, {}, {})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(f" {sandbox_url}/ ")
     )
-    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "device"
+    assert result["errors"] == {}
     assert result["description_placeholders"] == {"account": "1234567w0"}
-    selector = field_selector(result, CONF_DEVICE_ID)
-    assert isinstance(selector, SelectSelector)
-    assert selector.config["options"] == [
-        {"value": "e0", "label": "VoIP-Telefon von Erika Mustermann (e0, VoIP)"},
-        {"value": "y0", "label": "Handy von Erika Mustermann (y0, mobile)"},
-        {"value": "x0", "label": "Büro-Festnetz (x0, external)"},
-    ]
+    assert form(result) == device_form(DEVICE_OPTIONS, {})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "+49 211 999-000"}
     )
@@ -87,10 +152,33 @@ async def test_full_flow_with_device_list(
     }
     assert result["options"] == {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "+49211999000"}
     assert result["result"].unique_id == "1234567w0"
-    assert [r.path for r in sandbox.requests[:2]] == [
+    # The check, then the setup of the new entry.
+    assert [r.path for r in sandbox.requests] == [
         "/v2/authorization/userinfo",
         "/v2/w0/devices",
+        "/v2/authorization/userinfo",
     ]
+    assert result["result"].state is ConfigEntryState.LOADED
+
+
+async def test_typed_phoneline_with_device_list(
+    hass: HomeAssistant, sandbox_url: str
+) -> None:
+    """The dropdown takes a typed extension: the phoneline p0 is not listed."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(sandbox_url)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "phone line"}
+    )
+    assert result["errors"] == {CONF_DEVICE_ID: "invalid_device"}
+    assert form(result) == device_form(DEVICE_OPTIONS, {CONF_DEVICE_ID: "phone line"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: " P0 "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {CONF_DEVICE_ID: "p0"}
 
 
 async def test_flow_without_devices_scope(
@@ -102,17 +190,19 @@ async def test_flow_without_devices_scope(
         result["flow_id"], user_input(sandbox_url, TOKEN_NO_DEVICES)
     )
     assert result["step_id"] == "device"
-    assert isinstance(field_selector(result, CONF_DEVICE_ID), TextSelector)
+    assert form(result) == device_form(None, {})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "phone", CONF_CALLER_ID: "call me"}
     )
-    assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {
         CONF_DEVICE_ID: "invalid_device",
         CONF_CALLER_ID: "invalid_caller_id",
     }
+    assert form(result) == device_form(
+        None, {CONF_DEVICE_ID: "phone", CONF_CALLER_ID: "call me"}
+    )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_DEVICE_ID: " E0 ", CONF_CALLER_ID: ""}
+        result["flow_id"], {CONF_DEVICE_ID: " E0 ", CONF_CALLER_ID: " "}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"] == {CONF_DEVICE_ID: "e0"}
@@ -132,18 +222,9 @@ async def test_default_base_url(
         },
     )
     aioclient_mock.get(f"{DEFAULT_BASE_URL}/w0/devices", status=403)
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    assert list(result["data_schema"].schema) == [
-        CONF_TOKEN_ID,
-        CONF_TOKEN,
-        SECTION_ADVANCED,
-    ]
-    section = field_selector(result, SECTION_ADVANCED)
-    assert section.options == {"collapsed": True}
+    result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input(DEFAULT_BASE_URL)
+        result["flow_id"], {**credentials(), SECTION_ADVANCED: {}}
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "x1"}
@@ -165,6 +246,17 @@ async def test_default_base_url(
             SandboxToken("token-WRONG0", TOKEN.token, "w0", frozenset()),
             "invalid_auth",
         ),
+        # Too long to be a token: the sandbox answers 431, aiohttp 400.
+        (
+            {},
+            SandboxToken("token-SANDB0", "x" * 5000, "w0", frozenset()),
+            "invalid_auth",
+        ),
+        (
+            {},
+            SandboxToken("token-SANDB0", "x" * 9000, "w0", frozenset()),
+            "invalid_auth",
+        ),
     ],
 )
 async def test_user_errors_recover(
@@ -175,16 +267,20 @@ async def test_user_errors_recover(
     token: SandboxToken,
     error: str,
 ) -> None:
-    """Every failure shows an error, stores nothing, and the flow recovers."""
+    """Every failure shows an error, keeps the input, and the flow recovers."""
     for name, value in scenario.items():
         setattr(sandbox.scenario, name, value)
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(sandbox_url, token)
     )
-    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": error}
+    assert form(result) == user_form(
+        {"description": {"suggested_value": sandbox_url}},
+        {"description": {"suggested_value": token.token_id}},
+        {"description": {"suggested_value": token.token}},
+    )
     assert not hass.config_entries.async_entries(DOMAIN)
     sandbox.reset()
     result = await hass.config_entries.flow.async_configure(
@@ -193,31 +289,121 @@ async def test_user_errors_recover(
     assert result["step_id"] == "device"
 
 
-async def test_unexpected_error_recovers(
-    hass: HomeAssistant, sandbox_url: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [("/v9", "api_not_found"), ("/v2/authorization/userinfo", "api_not_found")],
+)
+async def test_reachable_but_wrong_address(
+    hass: HomeAssistant,
+    sandbox_url: str,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+    error: str,
 ) -> None:
-    """A wrong API path is an unknown error, logged without the token."""
+    """A path where the API is not answers 404: a form error, no traceback."""
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input(sandbox_url.replace("/v2", "/v9"))
+        result["flow_id"], user_input(sandbox_url.replace("/v2", path))
     )
-    assert result["errors"] == {"base": "unknown"}
-    assert "Unexpected error while checking the sipgate token" in caplog.text
-    assert TOKEN.token not in caplog.text
-    assert TOKEN.token_id not in caplog.text
+    assert result["errors"] == {"base": error}
+    assert "Traceback" not in caplog.text
+
+
+async def test_answer_that_is_not_the_api(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A web page instead of the API (a captive portal, a web site)."""
+    aioclient_mock.get(
+        "https://www.sipgate.de/authorization/userinfo",
+        text="<html>sipgate</html>",
+        headers={"Content-Type": "text/html"},
+    )
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input("https://www.sipgate.de")
+    )
+    assert result["errors"] == {"base": "api_not_found"}
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "ftp://api.sipgate.com",
+        "not a url",
+        "http://api.sipgate.com/v2",
+        "https://user:password@api.sipgate.com/v2",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fd00:ec2::254]/latest/meta-data",
+    ],
+)
+async def test_refused_base_url(
+    hass: HomeAssistant, sandbox_url: str, sandbox: SipgateSandbox, base_url: str
+) -> None:
+    """Addresses the token must not go to are refused without a request."""
+    result = await start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(base_url)
+    )
+    assert result["errors"] == {"base": "invalid_base_url"}
+    assert sandbox.requests == []
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(sandbox_url)
     )
     assert result["step_id"] == "device"
 
 
-async def test_invalid_base_url(hass: HomeAssistant, sandbox_url: str) -> None:
-    """An address that is not http(s) is refused before any request."""
+@pytest.mark.parametrize(
+    ("token_id", "token"),
+    [
+        (" ", TOKEN.token),
+        (TOKEN.token_id, "\t"),
+        ("\ud800", TOKEN.token),
+        (TOKEN.token_id, "\udfff"),
+        ("token-ÄBC123", TOKEN.token),
+    ],
+)
+async def test_refused_credentials(
+    hass: HomeAssistant,
+    sandbox_url: str,
+    sandbox: SipgateSandbox,
+    token_id: str,
+    token: str,
+) -> None:
+    """Blank or non-ASCII credentials are refused without a request."""
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input("ftp://api.sipgate.com")
+        result["flow_id"],
+        {
+            CONF_TOKEN_ID: token_id,
+            CONF_TOKEN: token,
+            SECTION_ADVANCED: {CONF_BASE_URL: sandbox_url},
+        },
     )
-    assert result["errors"] == {"base": "invalid_base_url"}
+    assert result["errors"] == {"base": "invalid_credentials"}
+    assert sandbox.requests == []
+
+
+async def test_unexpected_error_recovers(
+    hass: HomeAssistant,
+    sandbox_url: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in the client is an unknown error, logged without the token."""
+
+    async def broken(self: SipgateClient) -> None:
+        raise RuntimeError("bug")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SipgateClient, "async_get_userinfo", broken)
+        result = await start(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], user_input(sandbox_url)
+        )
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while checking the sipgate token" in caplog.text
+    assert TOKEN.token not in caplog.text
+    assert TOKEN.token_id not in caplog.text
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(sandbox_url)
     )
@@ -237,27 +423,64 @@ async def test_already_configured(
     assert result["reason"] == "already_configured"
 
 
+def reauth_form() -> list[dict[str, Any]]:
+    """Return the reauth step's fields."""
+    return user_form({}, {}, {})[:2]
+
+
 async def test_reauth(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, sandbox: SipgateSandbox
 ) -> None:
     """Reauth takes a new token of the same user, after a wrong one."""
     mock_config_entry.add_to_hass(hass)
     result = await mock_config_entry.start_reauth_flow(hass)
-    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reauth_confirm"
     assert result["description_placeholders"]["account"] == "sipgate 1234567w0"
+    assert form(result) == reauth_form()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_TOKEN_ID: TOKEN.token_id, CONF_TOKEN: "wrong"}
     )
     assert result["errors"] == {"base": "invalid_auth"}
+    assert form(result) == reauth_form()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_TOKEN_ID: TOKEN.token_id, CONF_TOKEN: " "}
+    )
+    assert result["errors"] == {"base": "invalid_credentials"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], credentials(TOKEN_NO_DEVICES)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+    # The integration's own text, not Home Assistant's generic one.
+    assert result.get("translation_domain") is None
     assert mock_config_entry.data[CONF_TOKEN_ID] == TOKEN_NO_DEVICES.token_id
     assert mock_config_entry.data[CONF_TOKEN] == TOKEN_NO_DEVICES.token
     assert "/v2/w0/devices" not in [r.path for r in sandbox.requests]
+
+
+async def test_reauth_errors(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reauth shows connection problems and bugs as form errors."""
+    mock_config_entry.add_to_hass(hass)
+    result = await mock_config_entry.start_reauth_flow(hass)
+    sandbox.scenario.server_error = 502
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials()
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    async def broken(self: SipgateClient) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(SipgateClient, "async_get_userinfo", broken)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], credentials()
+    )
+    assert result["errors"] == {"base": "unknown"}
 
 
 async def test_reauth_other_account(
@@ -279,28 +502,39 @@ def reconfigure_input(base_url: str, **credentials: str) -> dict[str, Any]:
     return {**credentials, SECTION_ADVANCED: {CONF_BASE_URL: base_url}}
 
 
+def reconfigure_form(base_url: str, **suggested: str) -> list[dict[str, Any]]:
+    """Return the reconfigure step's fields: optional token, the address."""
+    token_id, token, advanced = user_form(
+        {"description": {"suggested_value": base_url}}, {}, {}
+    )
+    for field in (token_id, token):
+        field.update(required=False, optional=True)
+        if field["name"] in suggested:
+            field["description"] = {"suggested_value": suggested[field["name"]]}
+    return [token_id, token, advanced]
+
+
 async def test_reconfigure_keeps_token_changes_device(
     hass: HomeAssistant, init_integration: MockConfigEntry, sandbox_url: str
 ) -> None:
     """Empty token fields keep the token; the device and caller ID change."""
     result = await init_integration.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
-    assert result["description_placeholders"]["account"] == "sipgate 1234567w0"
+    assert result["description_placeholders"] == {"account": "sipgate 1234567w0"}
+    assert form(result) == reconfigure_form(sandbox_url)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], reconfigure_input(sandbox_url)
+        result["flow_id"], reconfigure_input(sandbox_url, token_id=" ")
     )
     assert result["step_id"] == "device"
-    assert isinstance(field_selector(result, CONF_DEVICE_ID), SelectSelector)
-    suggested = {
-        key.schema: key.description["suggested_value"]
-        for key in result["data_schema"].schema
-    }
-    assert suggested == {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
+    assert form(result) == device_form(
+        DEVICE_OPTIONS, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "x0"}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    assert result.get("translation_domain") is None
     await hass.async_block_till_done()
     assert init_integration.data[CONF_TOKEN] == TOKEN.token
     assert init_integration.options == {CONF_DEVICE_ID: "x0"}
@@ -308,7 +542,10 @@ async def test_reconfigure_keeps_token_changes_device(
 
 
 async def test_reconfigure_new_token_and_address(
-    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox_url: str
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    sandbox_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A new token of the same user replaces the old one; errors recover."""
     result = await init_integration.start_reconfigure_flow(hass)
@@ -316,16 +553,30 @@ async def test_reconfigure_new_token_and_address(
         result["flow_id"], reconfigure_input("not a url")
     )
     assert result["errors"] == {"base": "invalid_base_url"}
+    assert form(result) == reconfigure_form("not a url")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input(sandbox_url, token="wrong")
     )
     assert result["errors"] == {"base": "invalid_auth"}
+    assert form(result) == reconfigure_form(sandbox_url, token="wrong")
+
+    async def broken(self: SipgateClient) -> None:
+        raise RuntimeError("bug")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SipgateClient, "async_get_userinfo", broken)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], reconfigure_input(sandbox_url)
+        )
+    assert result["errors"] == {"base": "unknown"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         reconfigure_input(f"{sandbox_url}/", **credentials(TOKEN_NO_DEVICES)),
     )
     assert result["step_id"] == "device"
-    assert isinstance(field_selector(result, CONF_DEVICE_ID), TextSelector)
+    assert form(result) == device_form(
+        None, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "e 0"}
     )
@@ -359,15 +610,19 @@ async def test_reconfigure_other_account(
 async def test_options_flow_dropdown(
     hass: HomeAssistant, init_integration: MockConfigEntry, sandbox: SipgateSandbox
 ) -> None:
-    """The default device and caller ID change and apply to the next call."""
+    """The current defaults are filled in; changes apply to the next call."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    assert isinstance(field_selector(result, CONF_DEVICE_ID), SelectSelector)
+    assert form(result) == device_form(
+        DEVICE_OPTIONS, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "nope"}
     )
     assert result["errors"] == {CONF_CALLER_ID: "invalid_caller_id"}
+    assert form(result) == device_form(
+        DEVICE_OPTIONS, {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "nope"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "0049 211 42"}
     )
@@ -387,6 +642,18 @@ async def test_options_flow_dropdown(
     }
 
 
+async def test_options_flow_phoneline(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The phoneline p0, which is not a device, can be typed into the list."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "p0"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {CONF_DEVICE_ID: "p0"}
+
+
 @pytest.mark.parametrize("loaded", [True, False])
 async def test_options_flow_without_device_list(
     hass: HomeAssistant,
@@ -400,7 +667,9 @@ async def test_options_flow_without_device_list(
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         sandbox.scenario.server_error = 500
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
-    assert isinstance(field_selector(result, CONF_DEVICE_ID), TextSelector)
+    assert form(result) == device_form(
+        None, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "phone"}
     )

@@ -1,6 +1,7 @@
 """Config and options flows of the sipgate integration."""
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any, Final
 
 from homeassistant.config_entries import (
@@ -13,7 +14,6 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -29,6 +29,7 @@ from .api import (
     DEFAULT_BASE_URL,
     Device,
     SipgateAuthenticationError,
+    SipgateBadRequestError,
     SipgateClient,
     SipgateConnectionError,
     SipgateError,
@@ -47,7 +48,12 @@ from .const import (
 )
 from .data import SipgateConfigEntry
 from .schema import vol
-from .validation import normalize_extension, normalize_number
+from .validation import (
+    normalize_base_url,
+    normalize_credential,
+    normalize_extension,
+    normalize_number,
+)
 
 SECTION_ADVANCED: Final = "advanced_options"
 CREDENTIALS_SCHEMA: Final = vol.Schema(
@@ -88,11 +94,67 @@ DEVICE_TYPE_LABELS: Final = {
 }
 
 
+class InvalidInputError(Exception):
+    """Input refused before sipgate is asked; ``error`` is the form error."""
+
+    def __init__(self, error: str) -> None:
+        """Keep the form error's key."""
+        super().__init__(error)
+        self.error = error
+
+
+def error_key(err: SipgateError) -> str:
+    """Return the form error for sipgate's answer to a token check."""
+    if isinstance(
+        err, SipgateAuthenticationError | SipgateBadRequestError | SipgateForbiddenError
+    ) or (err.status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE):
+        # 400 and 431 come back for tokens too long to be one.
+        return "invalid_auth"
+    if isinstance(
+        err, SipgateConnectionError | SipgateServerError | SipgateRateLimitError
+    ):
+        return "cannot_connect"
+    # Another 4xx (404: a wrong path) or an answer that is not the API's.
+    return "api_not_found"
+
+
+async def async_check_token(
+    hass: HomeAssistant,
+    credentials: Mapping[str, Any],
+    base_url: str,
+    *,
+    with_devices: bool,
+) -> tuple[dict[str, str], UserInfo, list[Device]]:
+    """Check a token with sipgate; raise the client's error if it fails.
+
+    Returns the entry data, the account and its devices (empty when not asked
+    for or when the token may not list devices). Raises InvalidInputError for
+    input refused without asking sipgate.
+    """
+    token_id = normalize_credential(credentials[CONF_TOKEN_ID])
+    token = normalize_credential(credentials[CONF_TOKEN])
+    if token_id is None or token is None:
+        raise InvalidInputError("invalid_credentials")
+    if (url := normalize_base_url(base_url)) is None:
+        raise InvalidInputError("invalid_base_url")
+    client = SipgateClient(async_get_clientsession(hass), token_id, token, base_url=url)
+    account = await client.async_get_userinfo()
+    devices: list[Device] = []
+    if with_devices:
+        try:
+            devices = await client.async_get_devices(account.sub)
+        except SipgateForbiddenError:
+            LOGGER.debug("The token may not list devices (devices:read)")
+    data = {CONF_TOKEN_ID: token_id, CONF_TOKEN: token, CONF_BASE_URL: url}
+    return data, account, devices
+
+
 def device_schema(devices: list[Device]) -> vol.Schema:
     """Return the form for the default device and caller ID.
 
-    With the account's devices known it offers a dropdown; without them (the
-    token lacks the ``devices:read`` scope) a text field for the extension.
+    With the account's devices known it offers a dropdown, which also takes a
+    typed extension (a phoneline such as ``p0`` is not a device); without them
+    (the token lacks the ``devices:read`` scope) a text field.
     """
     device_selector: SelectSelector | TextSelector = TextSelector()
     if devices:
@@ -107,6 +169,7 @@ def device_schema(devices: list[Device]) -> vol.Schema:
                     for device in devices
                 ],
                 mode=SelectSelectorMode.DROPDOWN,
+                custom_value=True,
             )
         )
     return vol.Schema(
@@ -120,15 +183,12 @@ def device_schema(devices: list[Device]) -> vol.Schema:
 
 
 def validate_device_input(
-    user_input: Mapping[str, Any], devices: list[Device]
+    user_input: Mapping[str, Any],
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return the normalised device settings and the form errors."""
     options: dict[str, str] = {}
     errors: dict[str, str] = {}
-    device_id = user_input[CONF_DEVICE_ID]
-    if not devices:
-        device_id = normalize_extension(device_id)
-    if device_id is None:
+    if (device_id := normalize_extension(user_input[CONF_DEVICE_ID])) is None:
         errors[CONF_DEVICE_ID] = "invalid_device"
     else:
         options[CONF_DEVICE_ID] = device_id
@@ -162,11 +222,26 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for the token and check it with sipgate."""
         errors: dict[str, str] = {}
-        if user_input is not None and await self._async_check_account(
-            user_input, user_input, errors
-        ):
-            self._abort_if_unique_id_configured()
-            return await self.async_step_device()
+        if user_input is not None:
+            try:
+                self._data, account, self._devices = await async_check_token(
+                    self.hass,
+                    user_input,
+                    user_input[SECTION_ADVANCED][CONF_BASE_URL],
+                    with_devices=True,
+                )
+            except InvalidInputError as err:
+                errors["base"] = err.error
+            except SipgateError as err:
+                errors["base"] = error_key(err)
+            except Exception:  # noqa: BLE001
+                LOGGER.exception("Unexpected error while checking the sipgate token")
+                errors["base"] = "unknown"
+            else:
+                self._account_id = account.unique_id
+                await self.async_set_unique_id(account.unique_id)
+                self._abort_if_unique_id_configured()
+                return await self.async_step_device()
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
@@ -184,7 +259,23 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
                 key: user_input.get(key, "").strip() or entry.data[key]
                 for key in (CONF_TOKEN_ID, CONF_TOKEN)
             }
-            if await self._async_check_account(credentials, user_input, errors):
+            try:
+                self._data, account, self._devices = await async_check_token(
+                    self.hass,
+                    credentials,
+                    user_input[SECTION_ADVANCED][CONF_BASE_URL],
+                    with_devices=True,
+                )
+            except InvalidInputError as err:
+                errors["base"] = err.error
+            except SipgateError as err:
+                errors["base"] = error_key(err)
+            except Exception:  # noqa: BLE001
+                LOGGER.exception("Unexpected error while checking the sipgate token")
+                errors["base"] = "unknown"
+            else:
+                self._account_id = account.unique_id
+                await self.async_set_unique_id(account.unique_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_account")
                 return await self.async_step_device()
         return self.async_show_form(
@@ -204,10 +295,13 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask which phone sipgate rings first and which number it shows."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            options, errors = validate_device_input(user_input, self._devices)
+            options, errors = validate_device_input(user_input)
             if not errors and self.source == SOURCE_RECONFIGURE:
                 return self.async_update_reload_and_abort(
-                    self._get_reconfigure_entry(), data=self._data, options=options
+                    self._get_reconfigure_entry(),
+                    data=self._data,
+                    options=options,
+                    reason="reconfigure_successful",
                 )
             if not errors:
                 return self.async_create_entry(
@@ -239,46 +333,32 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            connected = await _async_connect(
-                self.hass,
-                user_input,
-                entry.data[CONF_BASE_URL],
-                errors,
-                with_devices=False,
-            )
-            if connected is not None:
-                data, account, _ = connected
+            try:
+                data, account, _ = await async_check_token(
+                    self.hass,
+                    user_input,
+                    entry.data[CONF_BASE_URL],
+                    with_devices=False,
+                )
+            except InvalidInputError as err:
+                errors["base"] = err.error
+            except SipgateError as err:
+                errors["base"] = error_key(err)
+            except Exception:  # noqa: BLE001
+                LOGGER.exception("Unexpected error while checking the sipgate token")
+                errors["base"] = "unknown"
+            else:
                 await self.async_set_unique_id(account.unique_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_account")
-                return self.async_update_reload_and_abort(entry, data_updates=data)
+                return self.async_update_reload_and_abort(
+                    entry, data_updates=data, reason="reauth_successful"
+                )
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=CREDENTIALS_SCHEMA,
             errors=errors,
             description_placeholders={"account": entry.title},
         )
-
-    async def _async_check_account(
-        self,
-        credentials: Mapping[str, Any],
-        user_input: Mapping[str, Any],
-        errors: dict[str, str],
-    ) -> bool:
-        """Check the token and the address; keep what the device step needs."""
-        try:
-            base_url = cv.url(user_input[SECTION_ADVANCED][CONF_BASE_URL].strip())
-        except vol.Invalid:
-            errors["base"] = "invalid_base_url"
-            return False
-        connected = await _async_connect(
-            self.hass, credentials, base_url.rstrip("/"), errors, with_devices=True
-        )
-        if connected is None:
-            return False
-        self._data, account, self._devices = connected
-        self._account_id = account.unique_id
-        await self.async_set_unique_id(account.unique_id)
-        return True
 
 
 class SipgateOptionsFlow(OptionsFlow):
@@ -288,16 +368,16 @@ class SipgateOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the default device (a dropdown when sipgate lists devices)."""
-        devices = await self._async_devices()
         errors: dict[str, str] = {}
         if user_input is not None:
-            options, errors = validate_device_input(user_input, devices)
+            options, errors = validate_device_input(user_input)
             if not errors:
                 return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                device_schema(devices), user_input or self.config_entry.options
+                device_schema(await self._async_devices()),
+                user_input or self.config_entry.options,
             ),
             errors=errors,
         )
@@ -313,47 +393,3 @@ class SipgateOptionsFlow(OptionsFlow):
         except SipgateError as err:
             LOGGER.debug("sipgate did not list the devices: %s", err)
             return []
-
-
-async def _async_connect(
-    hass: HomeAssistant,
-    credentials: Mapping[str, Any],
-    base_url: str,
-    errors: dict[str, str],
-    *,
-    with_devices: bool,
-) -> tuple[dict[str, str], UserInfo, list[Device]] | None:
-    """Check a token with sipgate; on failure fill ``errors``.
-
-    Returns the entry data, the account and its devices (empty when not asked
-    for or when the token may not list devices).
-    """
-    data = {
-        CONF_TOKEN_ID: credentials[CONF_TOKEN_ID].strip(),
-        CONF_TOKEN: credentials[CONF_TOKEN].strip(),
-        CONF_BASE_URL: base_url,
-    }
-    client = SipgateClient(
-        async_get_clientsession(hass),
-        data[CONF_TOKEN_ID],
-        data[CONF_TOKEN],
-        base_url=base_url,
-    )
-    devices: list[Device] = []
-    try:
-        account = await client.async_get_userinfo()
-        if with_devices:
-            try:
-                devices = await client.async_get_devices(account.sub)
-            except SipgateForbiddenError:
-                LOGGER.debug("The token may not list devices (devices:read)")
-    except SipgateAuthenticationError:
-        errors["base"] = "invalid_auth"
-    except SipgateConnectionError, SipgateServerError, SipgateRateLimitError:
-        errors["base"] = "cannot_connect"
-    except Exception:  # noqa: BLE001
-        LOGGER.exception("Unexpected error while checking the sipgate token")
-        errors["base"] = "unknown"
-    else:
-        return data, account, devices
-    return None
