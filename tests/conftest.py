@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp.test_utils import TestServer
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components
 from custom_components.sipgate.const import (
@@ -35,6 +37,12 @@ collect_ignore = ["e2e"]
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from this repository."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Return syrupy's snapshot with Home Assistant's extension (snapshots/)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture
@@ -64,16 +72,25 @@ def entry_data(sandbox_url: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def mock_config_entry(entry_data: dict[str, Any]) -> MockConfigEntry:
-    """Return a sipgate entry for the sandbox's user w0 and phone e0."""
+def entry_for(base_url: str) -> MockConfigEntry:
+    """Return a sipgate entry of the sandbox's user w0 and phone e0."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"sipgate {MASTER_SIP_ID}w0",
         unique_id=f"{MASTER_SIP_ID}w0",
-        data=entry_data,
+        data={
+            CONF_TOKEN_ID: TOKEN.token_id,
+            CONF_TOKEN: TOKEN.token,
+            CONF_BASE_URL: base_url,
+        },
         options={CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"},
     )
+
+
+@pytest.fixture
+def mock_config_entry(sandbox_url: str) -> MockConfigEntry:
+    """Return a sipgate entry for the sandbox's user w0 and phone e0."""
+    return entry_for(sandbox_url)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ ATTR_CALLEE: Final = "callee"
 ATTR_CALLER: Final = "caller"
 ATTR_DEVICE_ID: Final = "device_id"
 ATTR_CALLER_ID: Final = "caller_id"
-ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_SESSION_ID: Final = "session_id"
 
 SERVICE_INITIATE_CALL: Final = "initiate_call"

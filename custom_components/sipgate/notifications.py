@@ -12,6 +12,16 @@ from .const import DOMAIN
 
 NOTIFICATION_ID_PREFIX = f"{DOMAIN}_call_failed"
 ISSUE_CALL_FORBIDDEN = "call_forbidden"
+# Values users typed are shown with at most this many characters.
+DISPLAY_LENGTH = 40
+
+
+def shorten(value: object) -> str:
+    """Return a value for display: at most DISPLAY_LENGTH characters of it."""
+    text = "" if value is None else str(value)
+    if len(text) <= DISPLAY_LENGTH:
+        return text
+    return f"{text[: DISPLAY_LENGTH - 1]}…"
 
 
 def notification_id(entry_id: str | None) -> str:
@@ -31,14 +41,17 @@ def forbidden_issue_id(entry_id: str) -> str:
 
 
 async def async_notify_call_failed(
-    hass: HomeAssistant, entry_id: str | None, callee: str, error: HomeAssistantError
+    hass: HomeAssistant,
+    entry_id: str | None,
+    callee: object,
+    error: HomeAssistantError,
 ) -> None:
     """Show (or replace) the notification that a call failed and why."""
     domain = error.translation_domain or DOMAIN
     translations = await async_get_translations(
         hass, hass.config.language, "exceptions", {DOMAIN, domain}
     )
-    title = _render(translations, DOMAIN, "call_failed", {"callee": callee})
+    title = _render(translations, DOMAIN, "call_failed", {"callee": shorten(callee)})
     message = _render(
         translations, domain, error.translation_key, error.translation_placeholders
     )
@@ -65,8 +78,13 @@ def async_create_forbidden_issue(
 
 @callback
 def async_clear_call_problems(hass: HomeAssistant, entry_id: str) -> None:
-    """Remove the failure notification and repair issue of a config entry."""
+    """Remove the failure notifications and the repair issue of an entry.
+
+    That is the entry's own notification and the one of failures that could
+    not be tied to an entry.
+    """
     persistent_notification.async_dismiss(hass, notification_id(entry_id))
+    persistent_notification.async_dismiss(hass, notification_id(None))
     ir.async_delete_issue(hass, DOMAIN, forbidden_issue_id(entry_id))
 
 

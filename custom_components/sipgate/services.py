@@ -3,6 +3,7 @@
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -13,24 +14,10 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, service
 
-from .api import (
-    SipgateAuthenticationError,
-    SipgateBadRequestError,
-    SipgateClientError,
-    SipgateConnectionError,
-    SipgateError,
-    SipgateForbiddenError,
-    SipgateInsufficientFundsError,
-    SipgateRateLimitError,
-    SipgateResponseError,
-    SipgateServerError,
-    SipgateTimeoutError,
-)
 from .const import (
     ATTR_CALLEE,
     ATTR_CALLER,
     ATTR_CALLER_ID,
-    ATTR_CONFIG_ENTRY_ID,
     ATTR_DEVICE_ID,
     ATTR_SESSION_ID,
     CONF_CALLER_ID,
@@ -39,38 +26,29 @@ from .const import (
     LOGGER,
     SERVICE_INITIATE_CALL,
 )
-from .data import SipgateConfigEntry
-from .notifications import (
-    async_clear_call_problems,
-    async_create_forbidden_issue,
-    async_notify_call_failed,
-)
+from .data import SipgateConfigEntry, SipgateRuntimeData
+from .errors import async_request
+from .notifications import async_clear_call_problems, async_notify_call_failed, shorten
 from .schema import vol
-from .validation import normalize_caller, normalize_extension, normalize_number
+from .validation import (
+    is_ambiguous_number,
+    normalize_caller,
+    normalize_extension,
+    normalize_number,
+)
 
+# Numbers must arrive as text: the handler refuses YAML or JSON numbers (an
+# unquoted 0211123456 is read as another number) with a translated error.
+_TEXT: Final = vol.Any(str, int, float, None)
 INITIATE_CALL_SCHEMA: Final = vol.Schema(
     {
-        vol.Required(ATTR_CALLEE): cv.string,
-        vol.Optional(ATTR_CALLER): cv.string,
-        vol.Optional(ATTR_DEVICE_ID): cv.string,
-        vol.Optional(ATTR_CALLER_ID): cv.string,
+        vol.Required(ATTR_CALLEE): _TEXT,
+        vol.Optional(ATTR_CALLER): _TEXT,
+        vol.Optional(ATTR_DEVICE_ID): _TEXT,
+        vol.Optional(ATTR_CALLER_ID): _TEXT,
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
     }
 )
-
-# Translation key of the message for each error the client raises.
-ERROR_TRANSLATION_KEYS: Final[dict[type[SipgateError], str]] = {
-    SipgateBadRequestError: "bad_request",
-    SipgateAuthenticationError: "auth_failed",
-    SipgateInsufficientFundsError: "insufficient_funds",
-    SipgateForbiddenError: "forbidden",
-    SipgateClientError: "request_rejected",
-    SipgateRateLimitError: "rate_limited",
-    SipgateServerError: "server_error",
-    SipgateTimeoutError: "timeout",
-    SipgateConnectionError: "cannot_connect",
-    SipgateResponseError: "invalid_response",
-}
 
 
 @callback
@@ -86,22 +64,29 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 
 async def _async_initiate_call(call: ServiceCall) -> ServiceResponse:
-    """Place a call; report any failure as a notification and raise it."""
+    """Place a call; report any failure as a notification and raise it.
+
+    The entry's runtime data is taken before sipgate is asked: the entry may
+    unload or reload while the request is under way.
+    """
     hass = call.hass
     entry: SipgateConfigEntry | None = None
+    runtime: SipgateRuntimeData | None = None
     try:
         entry = _async_get_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+        runtime = entry.runtime_data
         arguments = _call_arguments(call.data, entry.options)
-        session_id = await _async_place_call(hass, entry, arguments)
+        request = runtime.client.async_initiate_call(**arguments)
+        session_id = await async_request(hass, entry, request)
     except HomeAssistantError as err:
-        if entry is not None:
-            entry.runtime_data.calls_failed += 1
-            entry.runtime_data.last_error = type(err.__cause__ or err).__name__
+        if runtime is not None:
+            runtime.calls_failed += 1
+            runtime.last_error = type(err.__cause__ or err).__name__
         await async_notify_call_failed(
             hass, entry.entry_id if entry else None, call.data[ATTR_CALLEE], err
         )
         raise
-    entry.runtime_data.calls_succeeded += 1
+    runtime.calls_succeeded += 1
     async_clear_call_problems(hass, entry.entry_id)
     LOGGER.debug("sipgate started call session %s", session_id)
     return {ATTR_SESSION_ID: session_id} if call.return_response else None
@@ -128,19 +113,19 @@ def _call_arguments(
     Raises ServiceValidationError for input that is not a number or extension,
     before any request is made.
     """
-    callee = _normalized(data[ATTR_CALLEE], normalize_number, "invalid_callee")
+    callee = _normalized(data, ATTR_CALLEE, normalize_number, "invalid_callee")
     caller = options[CONF_DEVICE_ID]
     if ATTR_CALLER in data:
-        caller = _normalized(data[ATTR_CALLER], normalize_caller, "invalid_caller")
+        caller = _normalized(data, ATTR_CALLER, normalize_caller, "invalid_caller")
     device_id = options[CONF_DEVICE_ID]
     if ATTR_DEVICE_ID in data:
         device_id = _normalized(
-            data[ATTR_DEVICE_ID], normalize_extension, "invalid_device_id"
+            data, ATTR_DEVICE_ID, normalize_extension, "invalid_device_id"
         )
     caller_id = options.get(CONF_CALLER_ID)
     if ATTR_CALLER_ID in data:
         caller_id = _normalized(
-            data[ATTR_CALLER_ID], normalize_number, "invalid_caller_id"
+            data, ATTR_CALLER_ID, normalize_number, "invalid_caller_id"
         )
     return {
         "caller": caller,
@@ -151,32 +136,28 @@ def _call_arguments(
 
 
 def _normalized(
-    value: str, normalize: Callable[[str], str | None], translation_key: str
+    data: Mapping[str, Any],
+    field: str,
+    normalize: Callable[[str], str | None],
+    translation_key: str,
 ) -> str:
-    """Return the normalised value or raise a translated validation error."""
-    result = normalize(value)
-    if result is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=translation_key,
-            translation_placeholders={"value": value},
-        )
-    return result
+    """Return a field's normalised value or raise a translated error.
 
-
-async def _async_place_call(
-    hass: HomeAssistant, entry: SipgateConfigEntry, arguments: dict[str, Any]
-) -> str:
-    """Ask sipgate to place the call and translate the client's errors."""
-    try:
-        return await entry.runtime_data.client.async_initiate_call(**arguments)
-    except SipgateError as err:
-        if isinstance(err, SipgateAuthenticationError):
-            entry.async_start_reauth(hass)
-        if isinstance(err, SipgateForbiddenError):
-            async_create_forbidden_issue(hass, entry.entry_id, entry.title)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=ERROR_TRANSLATION_KEYS[type(err)],
-            translation_placeholders={"status": str(err.status)},
-        ) from err
+    A YAML or JSON number instead of text is refused with its own message; a
+    number that could be meant with or without a country code too.
+    """
+    value = data[field]
+    if isinstance(value, str):
+        if (result := normalize(value)) is not None:
+            return result
+        if normalize in {normalize_number, normalize_caller} and (
+            is_ambiguous_number(value)
+        ):
+            translation_key = "ambiguous_number"
+    elif value is not None:
+        translation_key = "not_text"
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders={"field": field, "value": shorten(value)},
+    )
