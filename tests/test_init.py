@@ -1,14 +1,27 @@
 """Tests of setting up and unloading a sipgate entry."""
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.sipgate.api import UserInfo
-from custom_components.sipgate.const import CONF_BASE_URL, CONF_DEVICE_ID, DOMAIN
+from custom_components.sipgate.const import CONF_BASE_URL, DOMAIN
 from custom_components.sipgate.notifications import notification_id
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from sipgate_lab.sandbox import SipgateSandbox
+
+from .conftest import entry_for
 
 
 async def test_setup_and_unload(
@@ -40,30 +53,90 @@ async def test_setup_auth_failed_starts_reauth(
     assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
 
 
+@pytest.mark.parametrize(
+    ("scenario", "reason"),
+    [
+        (
+            {"server_error": 502},
+            "sipgate answered GET /authorization/userinfo with 502",
+        ),
+        ({"rate_limit": 10}, "sipgate answered GET /authorization/userinfo with 429"),
+        (
+            {"drop_connection": True},
+            "No answer from sipgate to GET /authorization/userinfo",
+        ),
+    ],
+)
 async def test_setup_not_ready(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, sandbox: SipgateSandbox
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    scenario: dict[str, object],
+    reason: str,
 ) -> None:
-    """A 5xx at setup retries later."""
-    sandbox.scenario.server_error = 502
+    """An outage at setup retries later."""
+    for name, value in scenario.items():
+        setattr(sandbox.scenario, name, value)
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert "502" in str(mock_config_entry.reason)
+    assert mock_config_entry.reason is not None
+    assert reason in mock_config_entry.reason
 
 
-async def test_setup_error(hass: HomeAssistant, entry_data: dict[str, str]) -> None:
+@dataclass
+class CaptivePortal:
+    """A server that answers with a web page until ``on`` is False."""
+
+    url: str = ""
+    on: bool = True
+
+
+@pytest.fixture
+async def captive_portal(socket_enabled: None) -> AsyncGenerator[CaptivePortal]:
+    """Serve an HTML page instead of the API until switched off."""
+    portal = CaptivePortal()
+
+    async def userinfo(request: web.Request) -> web.Response:
+        if portal.on:
+            return web.Response(text="<html>Log in to the Wi-Fi</html>")
+        return web.json_response({"sub": "w0", "masterSipId": "1234567"})
+
+    app = web.Application()
+    app.router.add_get("/v2/authorization/userinfo", userinfo)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    portal.url = str(server.make_url("/v2"))
+    yield portal
+    await server.close()
+
+
+async def test_html_answer_at_setup_is_retried(
+    hass: HomeAssistant, captive_portal: CaptivePortal
+) -> None:
+    """A captive portal's page at setup: retried, and it recovers by itself."""
+    entry = entry_for(captive_portal.url)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert "not JSON" in entry.reason
+    captive_portal.on = False
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_setup_error(hass: HomeAssistant, sandbox_url: str) -> None:
     """A wrong API address fails setup without a reauth flow."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id="1234567w0",
-        data={**entry_data, CONF_BASE_URL: entry_data[CONF_BASE_URL] + "/nope"},
-        options={CONF_DEVICE_ID: "e0"},
-    )
+    entry = entry_for(f"{sandbox_url}/nope")
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert "404" in str(entry.reason)
+    assert entry.reason is not None
+    assert "404" in entry.reason
     assert not hass.config_entries.flow.async_progress()
+    assert entry.data[CONF_BASE_URL].endswith("/nope")
 
 
 async def test_remove_entry_dismisses_notification(
@@ -76,4 +149,4 @@ async def test_remove_entry_dismisses_notification(
     )
     await hass.config_entries.async_remove(entry_id)
     notifications = persistent_notification._async_get_or_create_notifications(hass)
-    assert notification_id(entry_id) not in notifications
+    assert f"sipgate_call_failed_{entry_id}" not in notifications

@@ -17,6 +17,7 @@ from .api import (
     SipgateConnectionError,
     SipgateError,
     SipgateRateLimitError,
+    SipgateResponseError,
     SipgateServerError,
 )
 from .const import CONF_BASE_URL, CONF_TOKEN_ID, DOMAIN
@@ -47,7 +48,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> b
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="auth_failed"
         ) from err
-    except (SipgateConnectionError, SipgateServerError, SipgateRateLimitError) as err:
+    except (
+        SipgateConnectionError,
+        SipgateServerError,
+        SipgateRateLimitError,
+        SipgateResponseError,
+    ) as err:
+        # An outage, or an answer that is not sipgate's (a captive portal or a
+        # proxy's error page): it passes, so setup is retried.
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="setup_not_ready",
