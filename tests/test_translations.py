@@ -2,11 +2,13 @@
 
 import json
 from pathlib import Path
+import re
 from typing import Any
 
 import pytest
 
 INTEGRATION = Path(__file__).parents[1] / "custom_components" / "sipgate"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def load(name: str) -> dict[str, Any]:
@@ -30,10 +32,31 @@ def test_english_translation_is_strings() -> None:
     assert load("translations/en.json") == load("strings.json")
 
 
+def texts(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Return every text of a translation tree by its dotted path."""
+    found: dict[str, str] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            found |= texts(value, f"{prefix}{key}.")
+        else:
+            found[f"{prefix}{key}"] = value
+    return found
+
+
 @pytest.mark.parametrize("language", ["de"])
 def test_languages_have_the_same_keys(language: str) -> None:
     """Every language translates every text, and no more."""
     assert keys(load(f"translations/{language}.json")) == keys(load("strings.json"))
+
+
+@pytest.mark.parametrize("language", ["de"])
+def test_languages_have_the_same_placeholders(language: str) -> None:
+    """A translation uses the placeholders of the English text, no others."""
+    english = texts(load("strings.json"))
+    for path, text in texts(load(f"translations/{language}.json")).items():
+        assert set(PLACEHOLDER.findall(text)) == set(
+            PLACEHOLDER.findall(english[path])
+        ), path
 
 
 def test_every_action_field_is_described() -> None:
