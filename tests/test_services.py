@@ -19,6 +19,7 @@ from custom_components.sipgate.notifications import (
     NOTIFICATION_ID_PREFIX,
     async_notify_call_failed,
 )
+from custom_components.sipgate.schema import vol
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
@@ -194,6 +195,8 @@ async def test_call_overrides(
             "4921199900",
         ),
         ({"callee": "0211123456", "caller_id": True}, "not_text", "caller_id", "True"),
+        ({"callee": ["0211123456"]}, "not_text", "callee", "['0211123456']"),
+        ({"callee": {"n": 1}}, "not_text", "callee", "{'n': 1}"),
     ],
 )
 async def test_invalid_input(
@@ -225,7 +228,7 @@ async def test_yaml_number_says_to_quote_it(hass: HomeAssistant) -> None:
     with pytest.raises(ServiceValidationError) as excinfo:
         await call(hass, {"callee": 0o211123456})
     assert str(excinfo.value) == (
-        "callee must be text, but arrived as the number 35956526: YAML and JSON "
+        "callee must be text, but arrived as 35956526: YAML and JSON "
         "read an unquoted number as a number, which drops a leading 0 and can "
         'turn 0211… into another number. Put it in quotes, such as callee: "0211123456"'
     )
@@ -233,16 +236,20 @@ async def test_yaml_number_says_to_quote_it(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("init_integration")
 @pytest.mark.parametrize(
-    "data",
-    [{}, {"caller": "e0"}, {"callee": ["0211123456"]}, {"callee": {"n": 1}}],
+    ("data", "field"),
+    [
+        ({}, "callee"),
+        ({"caller": "e0"}, "callee"),
+        ({"callee": "0211123456", "calee": "0211123456"}, "calee"),
+    ],
 )
 async def test_schema(
-    hass: HomeAssistant, sandbox: SipgateSandbox, data: dict[str, Any]
+    hass: HomeAssistant, sandbox: SipgateSandbox, data: dict[str, Any], field: str
 ) -> None:
-    """Without a callee, or with a list or mapping, the schema refuses."""
-    with pytest.raises(Exception, match="callee") as excinfo:
+    """Without a callee, or with a misspelt field, the schema refuses."""
+    # probatio says "at 'callee'", voluptuous "@ data['callee']".
+    with pytest.raises(vol.Invalid, match=rf"(?:at |data\[)'{field}'"):
         await call(hass, data)
-    assert not isinstance(excinfo.value, HomeAssistantError)
     assert not sandbox.requests_to("POST", CALLS)
 
 

@@ -143,11 +143,7 @@ class SipgateClient:
         """Keep the injected session, the credentials and the base URL."""
         self._session = session
         credentials = base64.b64encode(f"{token_id}:{token}".encode()).decode()
-        self._headers = {
-            "Accept": _JSON,
-            "Authorization": f"Basic {credentials}",
-            "Content-Type": _JSON,
-        }
+        self._headers = {"Accept": _JSON, "Authorization": f"Basic {credentials}"}
         self._base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
@@ -214,14 +210,18 @@ class SipgateClient:
     async def _request(
         self, method: str, path: str, body: dict[str, str] | None = None
     ) -> Any:
-        """Send one request and return the decoded JSON answer."""
+        """Send one request and return the decoded JSON answer.
+
+        A body is sent as JSON with the session's serializer (Home Assistant's
+        is orjson).
+        """
         what = f"{method} {path}"
         try:
             async with self._session.request(
                 method,
                 f"{self._base_url}{path}",
                 headers=self._headers,
-                data=None if body is None else json.dumps(body),
+                json=body,
                 allow_redirects=False,
                 timeout=self._timeout,
             ) as response:
@@ -244,7 +244,7 @@ class SipgateClient:
         if status != HTTPStatus.OK:
             raise SipgateResponseError(f"sipgate answered {what} with {status}", status)
         try:
-            return json.loads(content)
+            return json.loads(content.decode())
         except ValueError:
             raise SipgateResponseError(
                 f"sipgate answered {what} with a body that is not JSON", status

@@ -12,7 +12,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, service
+from homeassistant.helpers import service
 
 from .const import (
     ATTR_CALLEE,
@@ -37,16 +37,17 @@ from .validation import (
     normalize_number,
 )
 
-# Numbers must arrive as text: the handler refuses YAML or JSON numbers (an
-# unquoted 0211123456 is read as another number) with a translated error.
-_TEXT: Final = vol.Any(str, int, float, None)
+# The schema checks which fields there are; the handler checks their values,
+# so that every mistake gets a translated message. That includes numbers that
+# arrive as YAML or JSON numbers (an unquoted 0211123456 is read as another
+# number), which must be refused, not turned into text.
 INITIATE_CALL_SCHEMA: Final = vol.Schema(
     {
-        vol.Required(ATTR_CALLEE): _TEXT,
-        vol.Optional(ATTR_CALLER): _TEXT,
-        vol.Optional(ATTR_DEVICE_ID): _TEXT,
-        vol.Optional(ATTR_CALLER_ID): _TEXT,
-        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_CALLEE): object,
+        vol.Optional(ATTR_CALLER): object,
+        vol.Optional(ATTR_DEVICE_ID): object,
+        vol.Optional(ATTR_CALLER_ID): object,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): str,
     }
 )
 
@@ -82,12 +83,19 @@ async def _async_initiate_call(call: ServiceCall) -> ServiceResponse:
         if runtime is not None:
             runtime.calls_failed += 1
             runtime.last_error = type(err.__cause__ or err).__name__
+            runtime.problems_shown = True
+        else:
+            # Shown without an account: any account's next success removes it.
+            for loaded in hass.config_entries.async_loaded_entries(DOMAIN):
+                loaded.runtime_data.problems_shown = True
         await async_notify_call_failed(
             hass, entry.entry_id if entry else None, call.data[ATTR_CALLEE], err
         )
         raise
     runtime.calls_succeeded += 1
-    async_clear_call_problems(hass, entry.entry_id)
+    if runtime.problems_shown:
+        async_clear_call_problems(hass, entry.entry_id)
+        runtime.problems_shown = False
     LOGGER.debug("sipgate started call session %s", session_id)
     return {ATTR_SESSION_ID: session_id} if call.return_response else None
 
@@ -143,8 +151,9 @@ def _normalized(
 ) -> str:
     """Return a field's normalised value or raise a translated error.
 
-    A YAML or JSON number instead of text is refused with its own message; a
-    number that could be meant with or without a country code too.
+    Anything but text (a YAML or JSON number, a list) is refused with its own
+    message, and so is a number that could be meant with or without a country
+    code.
     """
     value = data[field]
     if isinstance(value, str):

@@ -12,10 +12,9 @@ from typing import Final
 from yarl import URL
 
 _SEPARATORS: Final = re.compile(r"[\s\-/.()]")
-# + and the country code: 7 to 15 digits in all (E.164).
-_INTERNATIONAL: Final = re.compile(r"\+[1-9][0-9]{6,14}")
-# A national number with its leading 0, or a short number such as 110 or 116117.
-_NATIONAL: Final = re.compile(r"0[0-9]{2,14}|[1-9][0-9]{2,5}")
+# + and the country code with 7 to 15 digits in all (E.164); a national
+# number with its leading 0; or a short number such as 110 or 116117.
+_NUMBER: Final = re.compile(r"\+[1-9][0-9]{6,14}|0[1-9][0-9]{1,13}|[1-9][0-9]{2,5}")
 # 7 to 15 digits without +, 00 or 0: with or without a country code?
 _AMBIGUOUS: Final = re.compile(r"[1-9][0-9]{6,14}")
 # VoIP phone (e), user phoneline (p), external phone (x), mobile phone (y).
@@ -40,10 +39,10 @@ def normalize_number(value: str) -> str | None:
     gives ``0211123456``. Longer numbers without ``+``, ``00`` or ``0`` are
     refused (see ``is_ambiguous_number``).
     """
+    if _NUMBER.fullmatch(value):  # already as sipgate wants it
+        return value
     number = _digits_and_plus(value)
-    if _INTERNATIONAL.fullmatch(number) or _NATIONAL.fullmatch(number):
-        return number
-    return None
+    return number if _NUMBER.fullmatch(number) else None
 
 
 def is_ambiguous_number(value: str) -> bool:
