@@ -63,6 +63,7 @@ async def test_defaults(session: aiohttp.ClientSession) -> None:
     client = SipgateClient(session, "token-ABC123", "secret")
     assert client._base_url == DEFAULT_BASE_URL == "https://api.sipgate.com/v2"
     assert client._timeout.total == DEFAULT_TIMEOUT == 10
+    assert client._timeout.connect == 5
 
 
 async def test_userinfo(make_client: ClientFactory, sandbox: SipgateSandbox) -> None:
@@ -262,7 +263,7 @@ async def test_connection_refused(session: aiohttp.ClientSession) -> None:
 async def test_connect_timeout(
     session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A timeout while connecting: nothing was sent."""
+    """No connection within half the timeout: nothing was sent."""
 
     async def hang(*args: Any, **kwargs: Any) -> None:
         await asyncio.sleep(10)
@@ -275,14 +276,14 @@ async def test_connect_timeout(
         TOKEN.token_id,
         TOKEN.token,
         base_url=str(server.make_url("/v2")),
-        timeout=0.05,
-    )
-    monkeypatch.setattr(
-        client, "_timeout", aiohttp.ClientTimeout(total=1, connect=0.05)
+        timeout=0.2,
     )
     with pytest.raises(SipgateConnectionError) as excinfo:
-        await client.async_get_userinfo()
+        await _call(client)
     assert type(excinfo.value) is SipgateConnectionError
+    assert str(excinfo.value) == (
+        "Cannot reach sipgate for POST /sessions/calls: ConnectionTimeoutError"
+    )
     await server.close()
 
 
@@ -431,6 +432,28 @@ async def test_rate_limit_headers(
         await client.async_get_userinfo()
     assert excinfo.value.retry_after == retry_after
     assert excinfo.value.status == 429
+
+
+async def test_base_url_path_kept(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """Only the trailing slash goes: a path ending in other letters stays."""
+    paths: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        paths.append(request.path)
+        return web.json_response({"sub": "w0", "masterSipId": "1"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    client = SipgateClient(
+        session, "token-ABC123", "secret", base_url=str(server.make_url("/apiX/"))
+    )
+    await client.async_get_userinfo()
+    await server.close()
+    assert paths == ["/apiX/authorization/userinfo"]
 
 
 async def test_answers_without_optional_fields(canned: Canned) -> None:

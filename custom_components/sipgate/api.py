@@ -145,7 +145,8 @@ class SipgateClient:
         credentials = base64.b64encode(f"{token_id}:{token}".encode()).decode()
         self._headers = {"Accept": _JSON, "Authorization": f"Basic {credentials}"}
         self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # Connecting gets half the time: a timeout then means not sent.
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout / 2)
 
     async def async_get_userinfo(self) -> UserInfo:
         """Return who the token belongs to; checks the credentials."""
