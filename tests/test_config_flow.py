@@ -1,5 +1,6 @@
 """Tests of the sipgate config and options flows against the sandbox."""
 
+import logging
 from typing import Any
 
 import pytest
@@ -29,6 +30,12 @@ from sipgate_lab.sandbox import (
 )
 
 TEXT = {"multiline": False, "multiple": False}
+LOGGER = "custom_components.sipgate"
+UNEXPECTED = (
+    LOGGER,
+    logging.ERROR,
+    "Unexpected error while checking the sipgate token",
+)
 DEVICE_OPTIONS = [
     {"value": "e0", "label": "VoIP-Telefon von Erika Mustermann (e0, VoIP)"},
     {"value": "y0", "label": "Handy von Erika Mustermann (y0, mobile)"},
@@ -182,14 +189,20 @@ async def test_typed_phoneline_with_device_list(
 
 
 async def test_flow_without_devices_scope(
-    hass: HomeAssistant, sandbox_url: str
+    hass: HomeAssistant, sandbox_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Without devices:read the extension is typed; bad input is refused."""
+    caplog.set_level(logging.DEBUG, LOGGER)
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(sandbox_url, TOKEN_NO_DEVICES)
     )
     assert result["step_id"] == "device"
+    assert (
+        LOGGER,
+        logging.DEBUG,
+        "The token may not list devices (devices:read)",
+    ) in caplog.record_tuples
     assert form(result) == device_form(None, {})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "phone", CONF_CALLER_ID: "call me"}
@@ -221,10 +234,17 @@ async def test_default_base_url(
             "locale": "de_DE",
         },
     )
-    aioclient_mock.get(f"{DEFAULT_BASE_URL}/w0/devices", status=403)
+    aioclient_mock.get(
+        f"{DEFAULT_BASE_URL}/w0/devices",
+        json={"items": [{"id": "e5", "alias": "Web Phone", "type": "WEBPHONE"}]},
+    )
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**credentials(), SECTION_ADVANCED: {}}
+    )
+    # A device type the integration does not know is shown as sipgate names it.
+    assert form(result) == device_form(
+        [{"value": "e5", "label": "Web Phone (e5, WEBPHONE)"}], {}
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "x1"}
@@ -401,7 +421,7 @@ async def test_unexpected_error_recovers(
             result["flow_id"], user_input(sandbox_url)
         )
     assert result["errors"] == {"base": "unknown"}
-    assert "Unexpected error while checking the sipgate token" in caplog.text
+    assert UNEXPECTED in caplog.record_tuples
     assert TOKEN.token not in caplog.text
     assert TOKEN.token_id not in caplog.text
     result = await hass.config_entries.flow.async_configure(
@@ -463,6 +483,7 @@ async def test_reauth_errors(
     mock_config_entry: MockConfigEntry,
     sandbox: SipgateSandbox,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Reauth shows connection problems and bugs as form errors."""
     mock_config_entry.add_to_hass(hass)
@@ -481,6 +502,7 @@ async def test_reauth_errors(
         result["flow_id"], credentials()
     )
     assert result["errors"] == {"base": "unknown"}
+    assert UNEXPECTED in caplog.record_tuples
 
 
 async def test_reauth_other_account(
@@ -546,6 +568,7 @@ async def test_reconfigure_new_token_and_address(
     init_integration: MockConfigEntry,
     sandbox_url: str,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A new token of the same user replaces the old one; errors recover."""
     result = await init_integration.start_reconfigure_flow(hass)
@@ -569,11 +592,13 @@ async def test_reconfigure_new_token_and_address(
             result["flow_id"], reconfigure_input(sandbox_url)
         )
     assert result["errors"] == {"base": "unknown"}
+    assert UNEXPECTED in caplog.record_tuples
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         reconfigure_input(f"{sandbox_url}/", **credentials(TOKEN_NO_DEVICES)),
     )
     assert result["step_id"] == "device"
+    assert result["description_placeholders"] == {"account": "1234567w0"}
     assert form(result) == device_form(
         None, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
     )
@@ -613,6 +638,7 @@ async def test_options_flow_dropdown(
     """The current defaults are filled in; changes apply to the next call."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["step_id"] == "init"
+    assert result["errors"] == {}
     assert form(result) == device_form(
         DEVICE_OPTIONS, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
     )
@@ -659,14 +685,20 @@ async def test_options_flow_without_device_list(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     sandbox: SipgateSandbox,
+    caplog: pytest.LogCaptureFixture,
     loaded: bool,
 ) -> None:
     """Without a device list (sipgate fails, or not loaded) a text field."""
+    caplog.set_level(logging.DEBUG, LOGGER)
     mock_config_entry.add_to_hass(hass)
     if loaded:
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         sandbox.scenario.server_error = 500
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    message = (
+        "sipgate did not list the devices: sipgate answered GET /w0/devices with 500"
+    )
+    assert ((LOGGER, logging.DEBUG, message) in caplog.record_tuples) is loaded
     assert form(result) == device_form(
         None, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
     )

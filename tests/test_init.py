@@ -48,6 +48,11 @@ async def test_setup_auth_failed_starts_reauth(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason == (
+        "sipgate no longer accepts the token. Open Settings → Devices & services → "
+        "sipgate and re-enter the token ID and token"
+    )
+    assert mock_config_entry.error_reason_translation_key == "auth_failed"
     flows = hass.config_entries.flow.async_progress()
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
@@ -63,7 +68,10 @@ async def test_setup_auth_failed_starts_reauth(
         ({"rate_limit": 10}, "sipgate answered GET /authorization/userinfo with 429"),
         (
             {"drop_connection": True},
-            "No answer from sipgate to GET /authorization/userinfo",
+            (
+                "No answer from sipgate to GET /authorization/userinfo: "
+                "ServerDisconnectedError"
+            ),
         ),
     ],
 )
@@ -80,8 +88,8 @@ async def test_setup_not_ready(
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert mock_config_entry.reason is not None
-    assert reason in mock_config_entry.reason
+    assert mock_config_entry.reason == f"sipgate cannot be reached right now: {reason}"
+    assert mock_config_entry.error_reason_translation_key == "setup_not_ready"
 
 
 @dataclass
@@ -119,8 +127,10 @@ async def test_html_answer_at_setup_is_retried(
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert entry.reason is not None
-    assert "not JSON" in entry.reason
+    assert entry.reason == (
+        "sipgate cannot be reached right now: sipgate answered GET "
+        "/authorization/userinfo with a body that is not JSON"
+    )
     captive_portal.on = False
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -133,8 +143,11 @@ async def test_setup_error(hass: HomeAssistant, sandbox_url: str) -> None:
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert entry.reason is not None
-    assert "404" in entry.reason
+    assert entry.reason == (
+        "sipgate refused the setup: sipgate answered GET /authorization/userinfo "
+        "with 404"
+    )
+    assert entry.error_reason_translation_key == "setup_failed"
     assert not hass.config_entries.flow.async_progress()
     assert entry.data[CONF_BASE_URL].endswith("/nope")
 

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
+import logging
 from typing import Any
 
 from aiohttp import ClientTimeout, web
@@ -63,8 +64,11 @@ def entry_notification(entry: MockConfigEntry) -> str:
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_call_with_defaults(hass: HomeAssistant, sandbox: SipgateSandbox) -> None:
+async def test_call_with_defaults(
+    hass: HomeAssistant, sandbox: SipgateSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     """The configured device rings first; the session id is returned."""
+    caplog.set_level(logging.DEBUG, "custom_components.sipgate")
     response = await call(hass, {"callee": "+49 (211) 123-456"}, return_response=True)
     (request,) = sandbox.requests_to("POST", CALLS)
     assert request.json == {
@@ -75,6 +79,11 @@ async def test_call_with_defaults(hass: HomeAssistant, sandbox: SipgateSandbox) 
     }
     assert request.headers["Authorization"] == TOKEN.authorization
     assert response == {"session_id": sandbox.calls[0]["sessionId"]}
+    assert (
+        "custom_components.sipgate",
+        logging.DEBUG,
+        f"sipgate started call session {sandbox.calls[0]['sessionId']}",
+    ) in caplog.record_tuples
 
 
 async def test_call_without_caller_id(
@@ -251,6 +260,21 @@ async def test_schema(
     with pytest.raises(vol.Invalid, match=rf"(?:at |data\[)'{field}'"):
         await call(hass, data)
     assert not sandbox.requests_to("POST", CALLS)
+
+
+@pytest.mark.usefixtures("init_integration")
+@pytest.mark.parametrize(
+    ("callee", "shown"), [("a" * 40, "a" * 40), ("a" * 41, f"{'a' * 39}…")]
+)
+async def test_forty_characters_are_shown(
+    hass: HomeAssistant, callee: str, shown: str
+) -> None:
+    """Up to 40 characters are shown as they are; more are cut to 40."""
+    with pytest.raises(ServiceValidationError) as excinfo:
+        await call(hass, {"callee": callee})
+    assert excinfo.value.translation_placeholders["value"] == shown
+    (notification,) = notifications(hass).values()
+    assert notification["title"] == f"Call to {shown} failed"
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -441,10 +465,12 @@ async def test_errors_the_integration_does_not_list(
     assert excinfo.value.__cause__ is error
     assert words in str(excinfo.value)
     assert words in notifications(hass)[entry_notification(init_integration)]["message"]
-    expected_log = not isinstance(error, SipgateError)
-    assert (
-        "Unexpected error while sending a request to sipgate" in caplog.text
-    ) is expected_log
+    logged = (
+        "custom_components.sipgate",
+        logging.ERROR,
+        "Unexpected error while sending a request to sipgate",
+    ) in caplog.record_tuples
+    assert logged is not isinstance(error, SipgateError)
 
 
 async def test_auth_error_starts_reauth(
@@ -571,17 +597,21 @@ async def test_choosing_between_entries(
     sandbox: SipgateSandbox,
 ) -> None:
     """With two entries the action needs the account; a success clears that."""
+    # A success first, so that nothing is left to clear from before.
+    await call(
+        hass, {"callee": "+49211123456", "config_entry_id": second_entry.entry_id}
+    )
     with pytest.raises(ServiceValidationError) as excinfo:
         await call(hass, {"callee": "+49211123456"})
     assert excinfo.value.translation_domain == DOMAIN
     assert excinfo.value.translation_key == "entry_required"
     message = notifications(hass)[ACCOUNTLESS]["message"]
     assert "“sipgate account” in the UI, config_entry_id in YAML" in message
-    assert not sandbox.requests_to("POST", CALLS)
+    assert len(sandbox.requests_to("POST", CALLS)) == 1
     await call(
         hass, {"callee": "+49211123456", "config_entry_id": second_entry.entry_id}
     )
-    assert sandbox.requests_to("POST", CALLS)[0].json["caller"] == "y0"
+    assert sandbox.requests_to("POST", CALLS)[1].json["caller"] == "y0"
     assert notifications(hass) == {}
 
 

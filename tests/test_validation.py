@@ -132,6 +132,7 @@ def test_normalize_credential(value: str, expected: str | None) -> None:
         ("https://203.0.113.7:8443/v2", "https://203.0.113.7:8443/v2"),
         ("http://127.0.0.1:8099/v2", "http://127.0.0.1:8099/v2"),
         ("http://localhost:8099/v2/", "http://localhost:8099/v2"),
+        ("https://example.com/apiX/", "https://example.com/apiX"),
         ("http://[::1]:8099/v2", "http://[::1]:8099/v2"),
         ("http://192.168.1.20/v2", "http://192.168.1.20/v2"),
         ("http://10.0.0.2/v2", "http://10.0.0.2/v2"),

@@ -95,12 +95,7 @@ DEVICE_TYPE_LABELS: Final = {
 
 
 class InvalidInputError(Exception):
-    """Input refused before sipgate is asked; ``error`` is the form error."""
-
-    def __init__(self, error: str) -> None:
-        """Keep the form error's key."""
-        super().__init__(error)
-        self.error = error
+    """Input refused before sipgate is asked; its message is the form error."""
 
 
 def error_key(err: SipgateError) -> str:
@@ -231,7 +226,7 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
                     with_devices=True,
                 )
             except InvalidInputError as err:
-                errors["base"] = err.error
+                errors["base"] = str(err)
             except SipgateError as err:
                 errors["base"] = error_key(err)
             except Exception:  # noqa: BLE001
@@ -267,7 +262,7 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
                     with_devices=True,
                 )
             except InvalidInputError as err:
-                errors["base"] = err.error
+                errors["base"] = str(err)
             except SipgateError as err:
                 errors["base"] = error_key(err)
             except Exception:  # noqa: BLE001
@@ -341,7 +336,7 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
                     with_devices=False,
                 )
             except InvalidInputError as err:
-                errors["base"] = err.error
+                errors["base"] = str(err)
             except SipgateError as err:
                 errors["base"] = error_key(err)
             except Exception:  # noqa: BLE001

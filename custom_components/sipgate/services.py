@@ -97,7 +97,8 @@ async def _async_initiate_call(call: ServiceCall) -> ServiceResponse:
         async_clear_call_problems(hass, entry.entry_id)
         runtime.problems_shown = False
     LOGGER.debug("sipgate started call session %s", session_id)
-    return {ATTR_SESSION_ID: session_id} if call.return_response else None
+    # Home Assistant passes it on only to callers that ask for a response.
+    return {ATTR_SESSION_ID: session_id}
 
 
 def _async_get_entry(hass: HomeAssistant, entry_id: str | None) -> SipgateConfigEntry:
