@@ -245,10 +245,10 @@ class HomeAssistant(Service):
 
         That is ``configuration.yaml`` (``configuration`` when given, which
         replaces the file), the integration of this working tree as
-        ``custom_components/sipgate`` (a symbolic link) and the HTTP settings:
-        loopback only, on this port. Home Assistant keeps those in
-        ``.storage/http``; it would move an ``http:`` YAML section there once
-        and then want it confirmed in the UI.
+        ``custom_components/sipgate`` (a symbolic link) and, always written
+        anew, the HTTP settings: loopback only, on this port. Home Assistant
+        keeps those in ``.storage/http``; it would move an ``http:`` YAML
+        section there once and then want it confirmed in the UI.
         """
         self.config_dir.mkdir(parents=True, exist_ok=True)
         if configuration is not None:
@@ -260,32 +260,31 @@ class HomeAssistant(Service):
         if not link.is_symlink():
             link.symlink_to(os.path.relpath(INTEGRATION, link.parent))
         http_store = self.config_dir / ".storage" / HTTP_STORAGE_KEY
-        if not http_store.exists():
-            http_store.parent.mkdir(exist_ok=True)
-            settings = HTTP_STORAGE_SCHEMA(
-                {"server_host": [LOOPBACK], "server_port": self.port}
-            )
-            http_store.write_text(
-                json.dumps(
-                    {
-                        "version": HTTP_STORAGE_VERSION,
-                        "minor_version": HTTP_STORAGE_MINOR_VERSION,
-                        "key": HTTP_STORAGE_KEY,
-                        "data": {
-                            "stable": {
-                                **settings,
-                                "created_at": datetime.now(UTC).isoformat(),
-                                "error": None,
-                                "error_message": None,
-                            },
-                            "pending": None,
-                            "yaml_migration_done": True,
+        http_store.parent.mkdir(exist_ok=True)
+        settings = HTTP_STORAGE_SCHEMA(
+            {"server_host": [LOOPBACK], "server_port": self.port}
+        )
+        http_store.write_text(
+            json.dumps(
+                {
+                    "version": HTTP_STORAGE_VERSION,
+                    "minor_version": HTTP_STORAGE_MINOR_VERSION,
+                    "key": HTTP_STORAGE_KEY,
+                    "data": {
+                        "stable": {
+                            **settings,
+                            "created_at": datetime.now(UTC).isoformat(),
+                            "error": None,
+                            "error_message": None,
                         },
+                        "pending": None,
+                        "yaml_migration_done": True,
                     },
-                    indent=2,
-                ),
-                encoding="utf-8",
-            )
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
 
     def start(self, timeout: float = 300) -> None:
         """Start ``hass`` and wait until its HTTP server answers.

@@ -104,7 +104,7 @@ DEVICES: dict[str, list[dict[str, Any]]] = {
 PHONELINES = {"w0": {"p0"}, "w1": {"p1"}}
 
 _EXTENSION = re.compile(r"[a-z](?:0|[1-9][0-9]*)")
-# Numbers as sipgate's parser reads them (FACTS.md §9): international with +
+# Numbers as sipgate's own parser reads them: international with +
 # or 00, national with a leading 0, short numbers (110, 116117), and, like
 # sipgate, 7 to 15 bare digits as international without the +.
 _NUMBER = re.compile(r"(?:\+|00)[1-9][0-9]{6,14}|0[1-9][0-9]{1,13}|[1-9][0-9]{2,14}")

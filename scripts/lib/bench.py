@@ -375,7 +375,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    """Run the benchmark, or with --serve only the server."""
+    """Run the benchmark and report it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--calls", type=int, default=1000, help="per way and transport")
     parser.add_argument(

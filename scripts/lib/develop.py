@@ -200,7 +200,7 @@ of this working tree. Log in as {USERNAME}, password {PASSWORD}.""")
     curl -H 'Content-Type: application/json' -d '{{"balance": 0}}' \\
         {sandbox.url}/_sandbox/scenario
   Back to normal: curl -X POST {sandbox.url}/_sandbox/reset
-- Developer tools → Actions → "sipgate: Initiate call" with other numbers
+- Settings → Tools → Actions → "sipgate: Initiate call" with other numbers
   and phones (e0, y0, x0).""")
     else:
         token_id = os.environ.get("SIPGATE_TOKEN_ID", "")
