@@ -13,6 +13,7 @@ from custom_components.sipgate.api import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
     Device,
+    Phoneline,
     SipgateAuthenticationError,
     SipgateBadRequestError,
     SipgateClient,
@@ -95,17 +96,29 @@ async def test_trailing_slash_of_base_url(
 async def test_devices(make_client: ClientFactory) -> None:
     """The devices of the user come back as typed results."""
     devices = await make_client().async_get_devices("w0")
+    line = (Phoneline(id="p0", alias="Erika Mustermann"),)
     assert devices == [
         Device(
             id="e0",
             alias="VoIP-Telefon von Erika Mustermann",
             type="REGISTER",
             online=True,
+            phonelines=line,
         ),
         Device(
-            id="y0", alias="Handy von Erika Mustermann", type="MOBILE", online=False
+            id="y0",
+            alias="Handy von Erika Mustermann",
+            type="MOBILE",
+            online=False,
+            phonelines=line,
         ),
-        Device(id="x0", alias="Büro-Festnetz", type="EXTERNAL", online=False),
+        Device(
+            id="x0",
+            alias="Büro-Festnetz",
+            type="EXTERNAL",
+            online=False,
+            phonelines=line,
+        ),
     ]
 
 
@@ -365,6 +378,11 @@ async def canned(session: aiohttp.ClientSession) -> AsyncGenerator[Canned]:
             "Unexpected device list from sipgate: KeyError('id')",
         ),
         (
+            "async_get_devices",
+            web.json_response({"items": [{"id": "e0", "activePhonelines": [{}]}]}),
+            "Unexpected device list from sipgate: KeyError('id')",
+        ),
+        (
             "async_initiate_call",
             web.json_response({}),
             "sipgate accepted the call but sent no session id",
@@ -462,7 +480,18 @@ async def test_answers_without_optional_fields(canned: Canned) -> None:
     assert await client.async_get_userinfo() == UserInfo(
         sub="w0", master_sip_id="1234567", domain="", locale=""
     )
-    client = await canned(web.json_response({"items": [{"id": "e3"}]}))
+    client = await canned(
+        web.json_response(
+            {"items": [{"id": "e3", "activePhonelines": [{"id": "p3"}]}, {"id": "e4"}]}
+        )
+    )
     assert await client.async_get_devices("w0") == [
-        Device(id="e3", alias="e3", type="", online=False)
+        Device(
+            id="e3",
+            alias="e3",
+            type="",
+            online=False,
+            phonelines=(Phoneline(id="p3", alias="p3"),),
+        ),
+        Device(id="e4", alias="e4", type="", online=False),
     ]

@@ -40,6 +40,7 @@ DEVICE_OPTIONS = [
     {"value": "e0", "label": "VoIP-Telefon von Erika Mustermann (e0, VoIP)"},
     {"value": "y0", "label": "Handy von Erika Mustermann (y0, mobile)"},
     {"value": "x0", "label": "Büro-Festnetz (x0, external)"},
+    {"value": "p0", "label": "Erika Mustermann (p0, phoneline)"},
 ]
 
 
@@ -93,7 +94,7 @@ def device_form(
             "select": {
                 "options": options,
                 "mode": "dropdown",
-                "custom_value": True,
+                "custom_value": False,
                 "multiple": False,
                 "sort": False,
             }
@@ -168,21 +169,14 @@ async def test_full_flow_with_device_list(
     assert result["result"].state is ConfigEntryState.LOADED
 
 
-async def test_typed_phoneline_with_device_list(
-    hass: HomeAssistant, sandbox_url: str
-) -> None:
-    """The dropdown takes a typed extension: the phoneline p0 is not listed."""
+async def test_phoneline_in_device_list(hass: HomeAssistant, sandbox_url: str) -> None:
+    """The phoneline p0, which is not a device, can be picked from the list."""
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(sandbox_url)
     )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_DEVICE_ID: "phone line"}
-    )
-    assert result["errors"] == {CONF_DEVICE_ID: "invalid_device"}
-    assert form(result) == device_form(DEVICE_OPTIONS, {CONF_DEVICE_ID: "phone line"})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_DEVICE_ID: " P0 "}
+        result["flow_id"], {CONF_DEVICE_ID: "p0"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"] == {CONF_DEVICE_ID: "p0"}
@@ -247,7 +241,7 @@ async def test_default_base_url(
         [{"value": "e5", "label": "Web Phone (e5, WEBPHONE)"}], {}
     )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_DEVICE_ID: "x1"}
+        result["flow_id"], {CONF_DEVICE_ID: "e5"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_BASE_URL] == DEFAULT_BASE_URL
@@ -671,7 +665,7 @@ async def test_options_flow_dropdown(
 async def test_options_flow_phoneline(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """The phoneline p0, which is not a device, can be typed into the list."""
+    """The phoneline p0, which is not a device, can be picked from the list."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "p0"}

@@ -119,6 +119,14 @@ class UserInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Phoneline:
+    """A phoneline (``p0``) a device is active on."""
+
+    id: str
+    alias: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
     """A phone of the user, from ``GET /{userId}/devices``."""
 
@@ -126,6 +134,7 @@ class Device:
     alias: str
     type: str
     online: bool
+    phonelines: tuple[Phoneline, ...] = ()
 
 
 class SipgateClient:
@@ -173,6 +182,13 @@ class SipgateClient:
                     alias=str(item.get("alias") or item["id"]),
                     type=str(item.get("type", "")),
                     online=bool(item.get("online", False)),
+                    phonelines=tuple(
+                        Phoneline(
+                            id=_text(line, "id"),
+                            alias=str(line.get("alias") or line["id"]),
+                        )
+                        for line in item.get("activePhonelines") or ()
+                    ),
                 )
                 for item in data["items"]
             ]

@@ -147,25 +147,29 @@ async def async_check_token(
 def device_schema(devices: list[Device]) -> vol.Schema:
     """Return the form for the default device and caller ID.
 
-    With the account's devices known it offers a dropdown, which also takes a
-    typed extension (a phoneline such as ``p0`` is not a device); without them
-    (the token lacks the ``devices:read`` scope) a text field.
+    With the account's devices known it offers a dropdown of the devices and
+    the phonelines they are active on (``p0``, which sipgate can ring too);
+    without them (the token lacks the ``devices:read`` scope) a text field.
     """
     device_selector: SelectSelector | TextSelector = TextSelector()
     if devices:
-        device_selector = SelectSelector(
-            SelectSelectorConfig(
-                options=[
-                    SelectOptionDict(
-                        value=device.id,
-                        label=f"{device.alias} ({device.id}, "
-                        f"{DEVICE_TYPE_LABELS.get(device.type, device.type)})",
-                    )
-                    for device in devices
-                ],
-                mode=SelectSelectorMode.DROPDOWN,
-                custom_value=True,
+        options = [
+            SelectOptionDict(
+                value=device.id,
+                label=f"{device.alias} ({device.id}, "
+                f"{DEVICE_TYPE_LABELS.get(device.type, device.type)})",
             )
+            for device in devices
+        ]
+        phonelines = {line.id: line for device in devices for line in device.phonelines}
+        options += [
+            SelectOptionDict(
+                value=line.id, label=f"{line.alias} ({line.id}, phoneline)"
+            )
+            for line in phonelines.values()
+        ]
+        device_selector = SelectSelector(
+            SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
         )
     return vol.Schema(
         {
