@@ -22,6 +22,7 @@ from custom_components.sipgate.api import (
     SipgateError,
     SipgateForbiddenError,
     SipgateInsufficientFundsError,
+    SipgateIoSettings,
     SipgateNoAnswerError,
     SipgateRateLimitError,
     SipgateResponseError,
@@ -495,3 +496,148 @@ async def test_answers_without_optional_fields(canned: Canned) -> None:
         ),
         Device(id="e4", alias="e4", type="", online=False),
     ]
+
+
+async def test_hangup_call(
+    make_client: ClientFactory, sandbox: SipgateSandbox, sandbox_url: str
+) -> None:
+    """204 ends the call (True); 404 means it is over already (False)."""
+    call = await sandbox.simulate_call(
+        "http://127.0.0.1:9/unreachable", hangup="on_delete"
+    )
+    client = make_client()
+    assert await client.async_hangup_call(call.call_id) is True
+    assert await client.async_hangup_call(call.call_id) is False
+    assert [r.method for r in sandbox.requests] == ["DELETE", "DELETE"]
+    await sandbox.wait_for_pushes()
+
+
+async def test_hangup_call_without_scope(make_client: ClientFactory) -> None:
+    """A token without rtcm:write gets 403."""
+    with pytest.raises(SipgateForbiddenError):
+        await make_client(TOKEN_NO_DEVICES).async_hangup_call("ABC")
+
+
+async def test_hangup_answers(canned: Canned) -> None:
+    """Any success is a hang-up; a body is not read; other 4xx raise."""
+    client = await canned(web.Response(status=200, text="not json"))
+    assert await client.async_hangup_call("ABC") is True
+    client = await canned(web.Response(status=405))
+    with pytest.raises(SipgateClientError) as excinfo:
+        await client.async_hangup_call("ABC")
+    assert excinfo.value.status == 405
+    client = await canned(web.Response(status=202))
+    with pytest.raises(SipgateResponseError):
+        await client.async_hangup_call("ABC")
+
+
+async def test_active_calls(
+    make_client: ClientFactory, sandbox: SipgateSandbox
+) -> None:
+    """GET /calls lists the established calls only."""
+    client = make_client()
+    assert await client.async_get_active_call_ids() == set()
+    answered = await sandbox.simulate_call(
+        "http://127.0.0.1:9/unreachable", hangup="on_delete"
+    )
+    await sandbox.simulate_call(
+        "http://127.0.0.1:9/unreachable", answer=False, hangup="on_delete"
+    )
+    assert await client.async_get_active_call_ids() == {answered.call_id}
+    for call_id in list(sandbox.push_calls):
+        await client.async_hangup_call(call_id)
+    await sandbox.wait_for_pushes()
+
+
+@pytest.mark.parametrize(
+    "body", [{"items": []}, {"data": [{"id": "x"}]}, {"data": [{"callId": 5}]}, []]
+)
+async def test_active_calls_malformed(canned: Canned, body: Any) -> None:
+    """A call list the client cannot read is a response error."""
+    client = await canned(web.json_response(body))
+    with pytest.raises(SipgateResponseError, match="Unexpected call list"):
+        await client.async_get_active_call_ids()
+
+
+async def test_contact_name(
+    make_client: ClientFactory, sandbox: SipgateSandbox
+) -> None:
+    """A contact with the number names it; an unknown number has no name."""
+    client = make_client()
+    assert await client.async_get_contact_name("+4915799912345") == "Nachbar Klaus"
+    assert await client.async_get_contact_name("+492110000000") is None
+    request = sandbox.requests_to("GET", "/v2/contacts")[0]
+    assert request.headers["Authorization"] == TOKEN.authorization
+    with pytest.raises(SipgateForbiddenError):
+        await make_client(TOKEN_NO_DEVICES).async_get_contact_name("+4915799912345")
+
+
+@pytest.mark.parametrize(
+    ("number", "name"), [("+49211123456", "Oma Erna"), ("+49211999", None)]
+)
+async def test_contact_name_checks_the_numbers(
+    canned: Canned, number: str, name: str | None
+) -> None:
+    """Only a contact that has the number counts, however sipgate filtered."""
+    client = await canned(
+        web.json_response(
+            {
+                "items": [
+                    {"name": "Somebody else", "numbers": [{"number": "+49211000"}]},
+                    {"name": "", "numbers": [{"number": "+49211123456"}]},
+                    {"name": "No numbers"},
+                    {"name": "Oma Erna", "numbers": [{"number": "+49 211 123-456"}]},
+                ]
+            }
+        )
+    )
+    assert await client.async_get_contact_name(number) == name
+
+
+@pytest.mark.parametrize(
+    "body", [{"data": []}, {"items": [{"name": "x", "numbers": [{}]}]}, [], "x"]
+)
+async def test_contacts_malformed(canned: Canned, body: Any) -> None:
+    """A contact list the client cannot read is a response error."""
+    client = await canned(web.json_response(body))
+    with pytest.raises(SipgateResponseError, match="Unexpected contact list"):
+        await client.async_get_contact_name("+49211123456")
+
+
+async def test_sipgateio_settings(
+    make_client: ClientFactory, sandbox: SipgateSandbox
+) -> None:
+    """The settings are read and written whole."""
+    client = make_client()
+    settings = await client.async_get_sipgateio_settings()
+    assert settings == SipgateIoSettings(
+        incoming_url="", outgoing_url="", log=False, whitelist=()
+    )
+    changed = SipgateIoSettings(
+        incoming_url="https://a.example/in",
+        outgoing_url="https://a.example/out",
+        log=True,
+        whitelist=("+49211",),
+    )
+    await client.async_set_sipgateio_settings(changed)
+    assert await client.async_get_sipgateio_settings() == changed
+    (put,) = sandbox.requests_to("PUT", "/v2/settings/sipgateio")
+    assert put.json == {
+        "incomingUrl": "https://a.example/in",
+        "outgoingUrl": "https://a.example/out",
+        "log": True,
+        "whitelist": ["+49211"],
+    }
+    with pytest.raises(SipgateForbiddenError):
+        await make_client(TOKEN_NO_DEVICES).async_get_sipgateio_settings()
+
+
+async def test_sipgateio_settings_defaults(canned: Canned) -> None:
+    """Missing fields get their defaults; an unreadable answer raises."""
+    client = await canned(web.json_response({"incomingUrl": None}))
+    assert await client.async_get_sipgateio_settings() == SipgateIoSettings(
+        incoming_url="", outgoing_url="", log=False, whitelist=()
+    )
+    client = await canned(web.json_response(["x"]))
+    with pytest.raises(SipgateResponseError, match=r"Unexpected sipgate\.io settings"):
+        await client.async_get_sipgateio_settings()

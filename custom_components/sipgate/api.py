@@ -11,6 +11,7 @@ from http import HTTPStatus
 import json
 import re
 from typing import Any, Final
+from urllib.parse import quote
 
 import aiohttp
 
@@ -18,8 +19,11 @@ DEFAULT_BASE_URL: Final = "https://api.sipgate.com/v2"
 DEFAULT_TIMEOUT: Final = 10.0
 
 _JSON: Final = "application/json"
+_SUCCESS: Final = frozenset({HTTPStatus.OK, HTTPStatus.NO_CONTENT})
 # Retry-After in seconds (sipgate sends no HTTP dates that anyone has seen).
 _SECONDS: Final = re.compile(r"[0-9]{1,9}")
+# What is not part of an E.164 number in a contact's number.
+_PHONE_CHARACTERS: Final = re.compile(r"[^+0-9]")
 
 
 class SipgateError(Exception):
@@ -116,6 +120,20 @@ class UserInfo:
     def unique_id(self) -> str:
         """Return the user's full id, such as ``1234567w0``."""
         return f"{self.master_sip_id}{self.sub}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SipgateIoSettings:
+    """The account's sipgate.io settings, from ``GET /settings/sipgateio``.
+
+    sipgate pushes incoming calls to ``incoming_url`` and outgoing calls to
+    ``outgoing_url``; the URLs are account-wide.
+    """
+
+    incoming_url: str
+    outgoing_url: str
+    log: bool
+    whitelist: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,13 +242,116 @@ class SipgateClient:
             )
         return session_id
 
+    async def async_hangup_call(self, call_id: str) -> bool:
+        """End an active call (``rtcm:write``).
+
+        Returns False when sipgate does not know the call (404): it is over
+        already. Hanging up twice does no harm, so aiohttp may resend it.
+        """
+        try:
+            await self._request(
+                "DELETE", f"/calls/{quote(call_id, safe='')}", answer=False
+            )
+        except SipgateClientError as err:
+            if err.status == HTTPStatus.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def async_get_active_call_ids(self) -> set[str]:
+        """Return the ids of the account's established calls (``rtcm:read``).
+
+        sipgate lists answered calls only, not ringing ones.
+        """
+        data = await self._request("GET", "/calls")
+        try:
+            return {_text(call, "callId") for call in data["data"]}
+        except (KeyError, TypeError, AttributeError) as err:
+            raise SipgateResponseError(
+                f"Unexpected call list from sipgate: {err!r}", HTTPStatus.OK
+            ) from None
+
+    async def async_get_contact_name(self, number: str) -> str | None:
+        """Return the name of a contact with this number (``contacts:read``).
+
+        ``number`` is E.164, as sipgate stores contacts' numbers; ``None`` when
+        no contact has it. sipgate's documents name the filter both
+        ``phonenumbers[]`` and ``phonenumbers``: both are sent, and only a
+        contact that really has the number counts, filtered or not.
+        """
+        data = await self._request(
+            "GET",
+            "/contacts",
+            params=[("phonenumbers[]", number), ("phonenumbers", number)],
+        )
+        try:
+            return next(
+                (
+                    str(item["name"])
+                    for item in data["items"]
+                    if item.get("name")
+                    and any(
+                        _PHONE_CHARACTERS.sub("", str(entry["number"])) == number
+                        for entry in item.get("numbers") or ()
+                    )
+                ),
+                None,
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise SipgateResponseError(
+                f"Unexpected contact list from sipgate: {err!r}", HTTPStatus.OK
+            ) from None
+
+    async def async_get_sipgateio_settings(self) -> SipgateIoSettings:
+        """Return the account's sipgate.io push settings.
+
+        Needs the ``settings:sipgateio:read`` scope; 403 also when the account
+        has no sipgate.io package.
+        """
+        data = await self._request("GET", "/settings/sipgateio")
+        try:
+            return SipgateIoSettings(
+                incoming_url=str(data.get("incomingUrl") or ""),
+                outgoing_url=str(data.get("outgoingUrl") or ""),
+                log=bool(data.get("log", False)),
+                whitelist=tuple(str(item) for item in data.get("whitelist") or ()),
+            )
+        except (TypeError, AttributeError) as err:
+            raise SipgateResponseError(
+                f"Unexpected sipgate.io settings from sipgate: {err!r}", HTTPStatus.OK
+            ) from None
+
+    async def async_set_sipgateio_settings(self, settings: SipgateIoSettings) -> None:
+        """Store the account's sipgate.io push settings.
+
+        Needs ``settings:sipgateio:write``; the settings are account-wide.
+        """
+        await self._request(
+            "PUT",
+            "/settings/sipgateio",
+            {
+                "incomingUrl": settings.incoming_url,
+                "outgoingUrl": settings.outgoing_url,
+                "log": settings.log,
+                "whitelist": list(settings.whitelist),
+            },
+            answer=False,
+        )
+
     async def _request(
-        self, method: str, path: str, body: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        answer: bool = True,
     ) -> Any:
         """Send one request and return the decoded JSON answer.
 
         A body is sent as JSON with the session's serializer (Home Assistant's
-        is orjson).
+        is orjson). With ``answer=False`` any success (200 or 204) returns
+        ``None`` and its body is not read.
         """
         what = f"{method} {path}"
         try:
@@ -238,6 +359,7 @@ class SipgateClient:
                 method,
                 f"{self._base_url}{path}",
                 headers=self._headers,
+                params=params,
                 json=body,
                 allow_redirects=False,
                 timeout=self._timeout,
@@ -245,6 +367,8 @@ class SipgateClient:
                 status = response.status
                 if status >= HTTPStatus.BAD_REQUEST:
                     raise _status_error(what, response)
+                if not answer and status in _SUCCESS:
+                    return None
                 content = await response.read()
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
             raise SipgateConnectionError(
