@@ -1,6 +1,6 @@
 """Fixtures of the sipgate test suite."""
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 import sys
 from typing import Any
@@ -9,7 +9,7 @@ from typing import Any
 # its own; this repository's must be found first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -20,10 +20,11 @@ from custom_components.sipgate.const import (
     CONF_BASE_URL,
     CONF_CALLER_ID,
     CONF_DEVICE_ID,
+    CONF_PUSH_PUBLIC_KEY,
     CONF_TOKEN_ID,
     DOMAIN,
 )
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN, SipgateSandbox
 
@@ -91,6 +92,37 @@ def entry_for(base_url: str) -> MockConfigEntry:
 def mock_config_entry(sandbox_url: str) -> MockConfigEntry:
     """Return a sipgate entry for the sandbox's user w0 and phone e0."""
     return entry_for(sandbox_url)
+
+
+@pytest.fixture
+async def push_entry(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, sandbox: SipgateSandbox
+) -> MockConfigEntry:
+    """Set up a sipgate entry that verifies pushes with the sandbox's key."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        options={
+            **mock_config_entry.options,
+            CONF_PUSH_PUBLIC_KEY: sandbox.push_public_key_pem,
+        },
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+@pytest.fixture
+async def push_url(
+    hass: HomeAssistant,
+    push_entry: MockConfigEntry,
+    hass_client_no_auth: Callable[[], Awaitable[TestClient]],
+) -> str:
+    """Serve Home Assistant on loopback as its external URL; the webhook URL."""
+    client = await hass_client_no_auth()
+    base = str(client.make_url("/")).rstrip("/")
+    await hass.config.async_update(external_url=base)
+    return f"{base}/api/webhook/{push_entry.data[CONF_WEBHOOK_ID]}"
 
 
 @pytest.fixture

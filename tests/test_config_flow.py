@@ -1,6 +1,7 @@
 """Tests of the sipgate config and options flows against the sandbox."""
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from custom_components.sipgate.const import (
     DOMAIN,
 )
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.data_entry_flow import _BaseFlowManagerView
@@ -153,6 +154,8 @@ async def test_full_flow_with_device_list(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "sipgate 1234567w0"
+    webhook_id = result["data"].pop(CONF_WEBHOOK_ID)
+    assert re.fullmatch(r"[0-9a-f]{64}", webhook_id)
     assert result["data"] == {
         CONF_TOKEN_ID: TOKEN.token_id,
         CONF_TOKEN: TOKEN.token,
@@ -437,6 +440,19 @@ async def test_already_configured(
     assert result["reason"] == "already_configured"
 
 
+async def open_options(
+    hass: HomeAssistant, entry: MockConfigEntry, step: str
+) -> dict[str, Any]:
+    """Open the options and pick a step from their menu."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["phone", "calls"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+    return dict(result)
+
+
 def reauth_form() -> list[dict[str, Any]]:
     """Return the reauth step's fields."""
     return user_form({}, {}, {})[:2]
@@ -565,6 +581,7 @@ async def test_reconfigure_new_token_and_address(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A new token of the same user replaces the old one; errors recover."""
+    webhook_id = init_integration.data[CONF_WEBHOOK_ID]
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input("not a url")
@@ -608,6 +625,7 @@ async def test_reconfigure_new_token_and_address(
         CONF_TOKEN_ID: TOKEN_NO_DEVICES.token_id,
         CONF_TOKEN: TOKEN_NO_DEVICES.token,
         CONF_BASE_URL: sandbox_url,
+        CONF_WEBHOOK_ID: webhook_id,
     }
     assert init_integration.options == {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "0211999"}
 
@@ -630,8 +648,8 @@ async def test_options_flow_dropdown(
     hass: HomeAssistant, init_integration: MockConfigEntry, sandbox: SipgateSandbox
 ) -> None:
     """The current defaults are filled in; changes apply to the next call."""
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_options(hass, init_integration, "phone")
+    assert result["step_id"] == "phone"
     assert result["errors"] == {}
     assert form(result) == device_form(
         DEVICE_OPTIONS, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
@@ -666,7 +684,7 @@ async def test_options_flow_phoneline(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """The phoneline p0, which is not a device, can be picked from the list."""
-    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await open_options(hass, init_integration, "phone")
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "p0"}
     )
@@ -688,7 +706,7 @@ async def test_options_flow_without_device_list(
     if loaded:
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         sandbox.scenario.server_error = 500
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await open_options(hass, mock_config_entry, "phone")
     message = (
         "sipgate did not list the devices: sipgate answered GET /w0/devices with 500"
     )

@@ -94,6 +94,23 @@ ALL_RULES = [rule for rules in TIERS.values() for rule in rules]
 
 # Rules proved by behaviour tests elsewhere in the suite.
 EVIDENCE = {
+    "appropriate-polling": [
+        "test_calls::test_call_in_talk_stays_while_sipgate_lists_calls",
+        "test_calls::test_lost_hangup_of_a_call_in_talk_expires",
+    ],
+    "common-modules": ["test_entities::test_device_and_entities"],
+    "devices": ["test_entities::test_device_and_entities"],
+    "entity-device-class": ["test_entities::test_states_without_calls"],
+    "entity-event-setup": [
+        "test_calls::test_incoming_call_answered_and_ended",
+        "test_entities::test_unload_removes_nothing_but_the_states",
+    ],
+    "entity-translations": [
+        "test_entities::test_device_and_entities",
+        "test_entities::test_german_names",
+    ],
+    "entity-unique-id": ["test_entities::test_device_and_entities"],
+    "has-entity-name": ["test_entities::test_device_and_entities"],
     "action-exceptions": [
         "test_services::test_invalid_input",
         "test_services::test_api_errors",
@@ -278,16 +295,32 @@ def test_every_raised_translation_key_exists() -> None:
     assert exception_keys <= set(STRINGS["exceptions"])
     assert flow_errors <= set(STRINGS["config"]["error"])
     assert {"invalid_device", "invalid_caller_id"} <= set(STRINGS["options"]["error"])
-    assert aborts <= set(STRINGS["config"]["abort"])
+    assert aborts <= set(STRINGS["config"]["abort"]) | set(STRINGS["options"]["abort"])
     assert ISSUE_CALL_FORBIDDEN in STRINGS["issues"]
 
 
 @checks("icon-translations")
-def test_action_icon() -> None:
-    """The action has an icon in icons.json."""
+def test_icons() -> None:
+    """Every action and entity has an icon in icons.json."""
     icons = json.loads((INTEGRATION / "icons.json").read_text(encoding="utf-8"))
     assert set(icons["services"]) == set(STRINGS["services"])
-    assert icons["services"]["initiate_call"]["service"].startswith("mdi:")
+    for service in icons["services"].values():
+        assert service["service"].startswith("mdi:")
+    for platform, entities in STRINGS["entity"].items():
+        assert set(icons["entity"][platform]) == set(entities), platform
+        for key, texts in entities.items():
+            icon = icons["entity"][platform][key]
+            assert icon["default"].startswith("mdi:")
+            if "state" in texts:
+                assert set(icon["state"]) == set(texts["state"]), key
+
+
+@checks("parallel-updates")
+def test_parallel_updates() -> None:
+    """Every entity platform says how many updates may run at once."""
+    for platform in ("button", "event", "sensor"):
+        module = importlib.import_module(f"custom_components.sipgate.{platform}")
+        assert isinstance(module.PARALLEL_UPDATES, int), platform
 
 
 @checks("diagnostics")

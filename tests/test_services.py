@@ -18,7 +18,7 @@ from custom_components.sipgate.api import (
 from custom_components.sipgate.const import CONF_CALLER_ID, CONF_DEVICE_ID, DOMAIN
 from custom_components.sipgate.notifications import (
     NOTIFICATION_ID_PREFIX,
-    async_notify_call_failed,
+    async_notify_failed,
 )
 from custom_components.sipgate.schema import vol
 from homeassistant.components import persistent_notification
@@ -669,8 +669,12 @@ async def test_entry_not_loaded(
 
 async def test_untranslated_failure_is_shown_as_is(hass: HomeAssistant) -> None:
     """An error without a translation is shown with its own message."""
-    await async_notify_call_failed(
-        hass, None, "+49211123456", HomeAssistantError("boom")
+    await async_notify_failed(
+        hass,
+        None,
+        "call_failed",
+        {"callee": "+49211123456"},
+        HomeAssistantError("boom"),
     )
     notification = notifications(hass)[ACCOUNTLESS]
     assert notification["message"] == "boom"

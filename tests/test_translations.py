@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 INTEGRATION = Path(__file__).parents[1] / "custom_components" / "sipgate"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -60,8 +61,9 @@ def test_languages_have_the_same_placeholders(language: str) -> None:
 
 
 def test_every_action_field_is_described() -> None:
-    """services.yaml fields and their translations match."""
-    strings = load("strings.json")["services"]["initiate_call"]["fields"]
-    services_yaml = (INTEGRATION / "services.yaml").read_text(encoding="utf-8")
-    for field in strings:
-        assert f"    {field}:\n" in services_yaml
+    """services.yaml and the translations name the same actions and fields."""
+    strings = load("strings.json")["services"]
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text("utf-8"))
+    assert set(services) == set(strings)
+    for service, fields in services.items():
+        assert set(fields["fields"]) == set(strings[service]["fields"]), service

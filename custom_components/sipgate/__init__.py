@@ -1,13 +1,17 @@
-"""Place phone calls through sipgate from Home Assistant."""
+"""Place phone calls through sipgate and follow them in Home Assistant."""
 
-from homeassistant.const import CONF_TOKEN
+from typing import Final
+
+from homeassistant.components import webhook
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
     ConfigEntryNotReady,
+    HomeAssistantError,
 )
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -20,12 +24,19 @@ from .api import (
     SipgateResponseError,
     SipgateServerError,
 )
-from .const import CONF_BASE_URL, CONF_TOKEN_ID, DOMAIN
-from .data import SipgateConfigEntry, SipgateRuntimeData
+from .calls import CallTracker
+from .const import CONF_BASE_URL, CONF_CLOUDHOOK_URL, CONF_TOKEN_ID, DOMAIN, LOGGER
+from .data import PushStats, SipgateConfigEntry, SipgateRuntimeData
 from .notifications import async_clear_call_problems
+from .push_receiver import (
+    async_register_webhook,
+    pushes_refused_issue_id,
+    read_sipgate_key,
+)
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS: Final = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -35,7 +46,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> bool:
-    """Check the token with sipgate and keep the client for the actions."""
+    """Check the token, receive the account's pushes and add its entities."""
     client = SipgateClient(
         async_get_clientsession(hass),
         entry.data[CONF_TOKEN_ID],
@@ -67,15 +78,55 @@ async def async_setup_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> b
             translation_key="setup_failed",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = SipgateRuntimeData(client=client, account=account)
+    calls = CallTracker(
+        hass,
+        start_task=lambda target, name: entry.async_create_background_task(
+            hass, target, name
+        ),
+        name_lookup=client.async_get_contact_name,
+        active_calls=client.async_get_active_call_ids,
+    )
+    entry.async_on_unload(calls.async_stop)
+    entry.runtime_data = SipgateRuntimeData(
+        client=client,
+        account=account,
+        calls=calls,
+        push=PushStats(sipgate_key=await hass.async_add_executor_job(read_sipgate_key)),
+    )
+    async_register_webhook(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> bool:
-    """Unload an entry; the client holds no resources of its own."""
+    """Unload the entities; the webhook and timers go with the entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> bool:
+    """Give entries made before call events a webhook of their own (1.2)."""
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:  # noqa: PLR2004
+        hass.config_entries.async_update_entry(
+            entry,
+            data={**entry.data, CONF_WEBHOOK_ID: webhook.async_generate_id()},
+            minor_version=2,
+        )
+        LOGGER.debug("Gave the sipgate entry %s a webhook", entry.title)
     return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> None:
-    """Remove the entry's failure notification and repair issue with it."""
+    """Remove the entry's notification, repair issues and cloud webhook."""
     async_clear_call_problems(hass, entry.entry_id)
+    ir.async_delete_issue(hass, DOMAIN, pushes_refused_issue_id(entry.entry_id))
+    if entry.data.get(CONF_CLOUDHOOK_URL) and "cloud" in hass.config.components:
+        from homeassistant.components import cloud  # noqa: PLC0415 - set up then
+
+        try:
+            await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
+        except HomeAssistantError as err:
+            LOGGER.warning(
+                "Could not delete the cloud webhook of %s: %s", entry.title, err
+            )

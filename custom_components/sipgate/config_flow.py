@@ -1,9 +1,11 @@
 """Config and options flows of the sipgate integration."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any, Final
 
+from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntryState,
@@ -11,11 +13,13 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_TOKEN
+from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -34,6 +38,7 @@ from .api import (
     SipgateConnectionError,
     SipgateError,
     SipgateForbiddenError,
+    SipgateIoSettings,
     SipgateRateLimitError,
     SipgateServerError,
     UserInfo,
@@ -41,12 +46,16 @@ from .api import (
 from .const import (
     CONF_BASE_URL,
     CONF_CALLER_ID,
+    CONF_CLOUDHOOK_URL,
     CONF_DEVICE_ID,
+    CONF_PUSH_PUBLIC_KEY,
     CONF_TOKEN_ID,
     DOMAIN,
     LOGGER,
 )
 from .data import SipgateConfigEntry
+from .push import load_public_key
+from .push_receiver import async_push_url
 from .schema import vol
 from .validation import (
     normalize_base_url,
@@ -85,6 +94,21 @@ RECONFIGURE_SCHEMA: Final = vol.Schema(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
         vol.Required(SECTION_ADVANCED): ADVANCED_SECTION,
+    }
+)
+CONF_SET_IN_SIPGATE: Final = "set_in_sipgate"
+CALLS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(SECTION_ADVANCED): section(
+            vol.Schema(
+                {
+                    vol.Optional(CONF_PUSH_PUBLIC_KEY): TextSelector(
+                        TextSelectorConfig(multiline=True)
+                    )
+                }
+            ),
+            {"collapsed": True},
+        )
     }
 )
 DEVICE_TYPE_LABELS: Final = {
@@ -181,6 +205,14 @@ def device_schema(devices: list[Device]) -> vol.Schema:
     )
 
 
+def with_phone(options: Mapping[str, Any], phone: Mapping[str, str]) -> dict[str, Any]:
+    """Return the options with the default phone and caller ID replaced."""
+    kept = {
+        k: v for k, v in options.items() if k not in (CONF_DEVICE_ID, CONF_CALLER_ID)
+    }
+    return {**kept, **phone}
+
+
 def validate_device_input(
     user_input: Mapping[str, Any],
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -203,6 +235,8 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up sipgate with a personal access token."""
 
     VERSION = 1
+    # 1.2: every entry has a webhook for sipgate.io's pushes.
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing known about the account."""
@@ -296,16 +330,17 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             options, errors = validate_device_input(user_input)
             if not errors and self.source == SOURCE_RECONFIGURE:
+                entry = self._get_reconfigure_entry()
                 return self.async_update_reload_and_abort(
-                    self._get_reconfigure_entry(),
-                    data=self._data,
-                    options=options,
+                    entry,
+                    data_updates=self._data,
+                    options=with_phone(entry.options, options),
                     reason="reconfigure_successful",
                 )
             if not errors:
                 return self.async_create_entry(
                     title=f"sipgate {self._account_id}",
-                    data=self._data,
+                    data={**self._data, CONF_WEBHOOK_ID: webhook.async_generate_id()},
                     options=options,
                 )
         elif self.source == SOURCE_RECONFIGURE:
@@ -361,9 +396,19 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SipgateOptionsFlow(OptionsFlow):
-    """Change the default device and caller ID; calls use them at once."""
+    """Change the default phone, or set up incoming and outgoing calls."""
+
+    def __init__(self) -> None:
+        """Start without sipgate's sipgate.io settings."""
+        self._settings: SipgateIoSettings | None = None
 
     async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Offer the two things to change."""
+        return self.async_show_menu(step_id="init", menu_options=["phone", "calls"])
+
+    async def async_step_phone(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the default device (a dropdown when sipgate lists devices)."""
@@ -371,15 +416,142 @@ class SipgateOptionsFlow(OptionsFlow):
         if user_input is not None:
             options, errors = validate_device_input(user_input)
             if not errors:
-                return self.async_create_entry(data=options)
+                return self.async_create_entry(
+                    data=with_phone(self.config_entry.options, options)
+                )
         return self.async_show_form(
-            step_id="init",
+            step_id="phone",
             data_schema=self.add_suggested_values_to_schema(
                 device_schema(await self._async_devices()),
                 user_input or self.config_entry.options,
             ),
             errors=errors,
         )
+
+    async def async_step_calls(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Explain sipgate.io, show the webhook URL, offer to set it in sipgate.
+
+        The URL is a secret; this step is the only place it is shown.
+        """
+        entry: SipgateConfigEntry = self.config_entry
+        try:
+            url = await self._async_push_url()
+        except HomeAssistantError:  # Cloud subscribed, but not connected
+            return self.async_abort(reason="cloud_not_connected")
+        if url is None:
+            return self.async_abort(reason="no_public_url")
+        if user_input is None:
+            self._settings = await self._async_sipgateio_settings()
+        settings = self._settings
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            pem = user_input[SECTION_ADVANCED].get(CONF_PUSH_PUBLIC_KEY, "").strip()
+            set_in_sipgate = settings if user_input.get(CONF_SET_IN_SIPGATE) else None
+            if (error := await self._async_apply(pem, url, set_in_sipgate)) is None:
+                options = {
+                    k: v for k, v in entry.options.items() if k != CONF_PUSH_PUBLIC_KEY
+                }
+                if pem:
+                    options[CONF_PUSH_PUBLIC_KEY] = pem
+                return self.async_create_entry(data=options)
+            errors["base"] = error
+        suggested = user_input or {
+            SECTION_ADVANCED: {
+                CONF_PUSH_PUBLIC_KEY: entry.options.get(CONF_PUSH_PUBLIC_KEY, "")
+            }
+        }
+        if settings is None:
+            # The token may not read sipgate's settings: set them by hand.
+            return self.async_show_form(
+                step_id="calls_manual",
+                data_schema=self.add_suggested_values_to_schema(
+                    CALLS_SCHEMA, suggested
+                ),
+                errors=errors,
+                description_placeholders={"url": url},
+            )
+        return self.async_show_form(
+            step_id="calls",
+            data_schema=self.add_suggested_values_to_schema(
+                CALLS_SCHEMA.extend(
+                    {
+                        vol.Optional(
+                            CONF_SET_IN_SIPGATE, default=False
+                        ): BooleanSelector()
+                    }
+                ),
+                suggested,
+            ),
+            errors=errors,
+            description_placeholders={
+                "url": url,
+                "incoming_url": settings.incoming_url or "—",
+                "outgoing_url": settings.outgoing_url or "—",
+            },
+        )
+
+    async def _async_apply(
+        self, pem: str, url: str, settings: SipgateIoSettings | None
+    ) -> str | None:
+        """Check the key and set the URL in sipgate; return a form error."""
+        if pem:
+            try:
+                load_public_key(pem)
+            except ValueError:
+                return "invalid_public_key"
+        if settings is None:
+            return None
+        entry: SipgateConfigEntry = self.config_entry
+        try:
+            await entry.runtime_data.client.async_set_sipgateio_settings(
+                replace(settings, incoming_url=url, outgoing_url=url)
+            )
+        except SipgateForbiddenError:
+            return "sipgateio_forbidden"
+        except SipgateError as err:
+            LOGGER.debug("sipgate did not store the sipgate.io settings: %s", err)
+            return "cannot_connect"
+        return None
+
+    async def async_step_calls_manual(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Take the answer to the calls form without sipgate's settings."""
+        return await self.async_step_calls(user_input)
+
+    async def _async_push_url(self) -> str | None:
+        """Return the webhook's URL, making a cloud webhook with Cloud.
+
+        Raises a HomeAssistantError (CloudNotAvailable) when Home Assistant
+        Cloud is subscribed but not connected.
+        """
+        entry: SipgateConfigEntry = self.config_entry
+        hass = self.hass
+        if entry.data.get(CONF_CLOUDHOOK_URL) or "cloud" not in hass.config.components:
+            return async_push_url(hass, entry)
+        from homeassistant.components import cloud  # noqa: PLC0415 - set up then
+
+        if cloud.async_active_subscription(hass):
+            url = await cloud.async_get_or_create_cloudhook(
+                hass, entry.data[CONF_WEBHOOK_ID]
+            )
+            hass.config_entries.async_update_entry(
+                entry, data={**entry.data, CONF_CLOUDHOOK_URL: url}
+            )
+        return async_push_url(hass, entry)
+
+    async def _async_sipgateio_settings(self) -> SipgateIoSettings | None:
+        """Return the sipgate.io settings, or None if they cannot be read."""
+        entry: SipgateConfigEntry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return None
+        try:
+            return await entry.runtime_data.client.async_get_sipgateio_settings()
+        except SipgateError as err:
+            LOGGER.debug("sipgate did not show the sipgate.io settings: %s", err)
+            return None
 
     async def _async_devices(self) -> list[Device]:
         """Return the account's devices, or none if sipgate does not list them."""

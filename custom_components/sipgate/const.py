@@ -10,11 +10,16 @@ CONF_TOKEN_ID: Final = "token_id"  # noqa: S105
 CONF_BASE_URL: Final = "base_url"
 CONF_DEVICE_ID: Final = "device_id"
 CONF_CALLER_ID: Final = "caller_id"
+CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
+CONF_PUSH_PUBLIC_KEY: Final = "push_public_key"
 
 ATTR_CALLEE: Final = "callee"
 ATTR_CALLER: Final = "caller"
 ATTR_DEVICE_ID: Final = "device_id"
 ATTR_CALLER_ID: Final = "caller_id"
 ATTR_SESSION_ID: Final = "session_id"
+ATTR_CALL_ID: Final = "call_id"
+ATTR_HUNG_UP: Final = "hung_up"
 
 SERVICE_INITIATE_CALL: Final = "initiate_call"
+SERVICE_HANGUP_CALL: Final = "hangup_call"

@@ -1,26 +1,47 @@
 """Runtime data of a sipgate config entry."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from homeassistant.config_entries import ConfigEntry
 
 from .api import SipgateClient, UserInfo
+from .calls import CallTracker
+
+
+@dataclass(kw_only=True)
+class PushStats:
+    """What the entry's webhook saw since setup (shown in the diagnostics).
+
+    ``seen`` holds the (event, call id) of recent verified pushes, to drop
+    replays; ``sipgate_key`` is sipgate's public signing key (PEM).
+    """
+
+    sipgate_key: str
+    verified: int = 0
+    refused: int = 0
+    refused_in_a_row: int = 0
+    replays: int = 0
+    last_warning: float = float("-inf")
+    seen: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
 class SipgateRuntimeData:
     """What a loaded sipgate entry keeps while Home Assistant runs.
 
-    The call counts and the last error start anew with each setup; they are
-    shown in the diagnostics. ``problems_shown`` says whether a failure
-    notification or repair issue may be shown, which the next successful call
-    removes; it starts true because they outlive a reload.
+    The counts of the requests of actions and buttons, and the last error,
+    start anew with each setup; they are shown in the diagnostics.
+    ``problems_shown`` says whether a failure notification or repair issue
+    may be shown, which the next successful request removes; it starts true
+    because they outlive a reload.
     """
 
     client: SipgateClient
     account: UserInfo
-    calls_succeeded: int = 0
-    calls_failed: int = 0
+    calls: CallTracker
+    push: PushStats
+    requests_succeeded: int = 0
+    requests_failed: int = 0
     last_error: str | None = None
     problems_shown: bool = True
 

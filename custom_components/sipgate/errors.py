@@ -62,13 +62,18 @@ def translated(err: SipgateError) -> HomeAssistantError:
 
 
 async def async_request[T](
-    hass: HomeAssistant, entry: SipgateConfigEntry, request: Awaitable[T]
+    hass: HomeAssistant,
+    entry: SipgateConfigEntry,
+    request: Awaitable[T],
+    *,
+    forbidden: str | None = None,
 ) -> T:
     """Await a request of the entry's client; raise its failure translated.
 
-    A 401 starts reauthentication and a 403 raises the repair issue. An error
-    the client does not expect is logged and reported too: the request may
-    have reached sipgate, so it is never repeated.
+    A 401 starts reauthentication. A 403 raises the repair issue about calls,
+    or, for other requests, the message ``forbidden`` (naming their scope).
+    An error the client does not expect is logged and reported too: the
+    request may have reached sipgate, so it is never repeated.
     """
     try:
         return await request
@@ -76,6 +81,10 @@ async def async_request[T](
         if isinstance(err, SipgateAuthenticationError):
             entry.async_start_reauth(hass)
         if isinstance(err, SipgateForbiddenError):
+            if forbidden is not None:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN, translation_key=forbidden
+                ) from err
             async_create_forbidden_issue(hass, entry.entry_id, entry.title)
         raise translated(err) from err
     except Exception as err:

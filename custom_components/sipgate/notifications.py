@@ -40,18 +40,23 @@ def forbidden_issue_id(entry_id: str) -> str:
     return f"{ISSUE_CALL_FORBIDDEN}_{entry_id}"
 
 
-async def async_notify_call_failed(
+async def async_notify_failed(
     hass: HomeAssistant,
     entry_id: str | None,
-    callee: object,
+    title_key: str,
+    title_placeholders: Mapping[str, str],
     error: HomeAssistantError,
 ) -> None:
-    """Show (or replace) the notification that a call failed and why."""
+    """Show (or replace) the notification that a request failed and why.
+
+    The title is the translated exception message ``title_key``, such as
+    "Call to … failed".
+    """
     domain = error.translation_domain or DOMAIN
     translations = await async_get_translations(
         hass, hass.config.language, "exceptions", {DOMAIN, domain}
     )
-    title = _render(translations, DOMAIN, "call_failed", {"callee": shorten(callee)})
+    title = _render(translations, DOMAIN, title_key, title_placeholders)
     message = _render(
         translations, domain, error.translation_key, error.translation_placeholders
     )

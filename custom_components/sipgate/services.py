@@ -1,6 +1,6 @@
-"""The ``sipgate.initiate_call`` action."""
+"""The actions ``sipgate.initiate_call`` and ``sipgate.hangup_call``."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -15,29 +15,33 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import service
 
 from .const import (
+    ATTR_CALL_ID,
     ATTR_CALLEE,
     ATTR_CALLER,
     ATTR_CALLER_ID,
     ATTR_DEVICE_ID,
+    ATTR_HUNG_UP,
     ATTR_SESSION_ID,
     CONF_CALLER_ID,
     CONF_DEVICE_ID,
     DOMAIN,
     LOGGER,
+    SERVICE_HANGUP_CALL,
     SERVICE_INITIATE_CALL,
 )
 from .data import SipgateConfigEntry, SipgateRuntimeData
 from .errors import async_request
-from .notifications import async_clear_call_problems, async_notify_call_failed, shorten
+from .notifications import async_clear_call_problems, async_notify_failed, shorten
 from .schema import vol
 from .validation import (
     is_ambiguous_number,
+    normalize_call_id,
     normalize_caller,
     normalize_extension,
     normalize_number,
 )
 
-# The schema checks which fields there are; the handler checks their values,
+# The schemas check which fields there are; the handlers check their values,
 # so that every mistake gets a translated message. That includes numbers that
 # arrive as YAML or JSON numbers (an unquoted 0211123456 is read as another
 # number), which must be refused, not turned into text.
@@ -47,6 +51,12 @@ INITIATE_CALL_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_CALLER): object,
         vol.Optional(ATTR_DEVICE_ID): object,
         vol.Optional(ATTR_CALLER_ID): object,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): str,
+    }
+)
+HANGUP_CALL_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CALL_ID): object,
         vol.Optional(ATTR_CONFIG_ENTRY_ID): str,
     }
 )
@@ -62,43 +72,100 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=INITIATE_CALL_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_HANGUP_CALL,
+        _async_hangup_call,
+        schema=HANGUP_CALL_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
 
 
 async def _async_initiate_call(call: ServiceCall) -> ServiceResponse:
-    """Place a call; report any failure as a notification and raise it.
+    """Place a call; report any failure as a notification and raise it."""
 
-    The entry's runtime data is taken before sipgate is asked: the entry may
+    def place(entry: SipgateConfigEntry, runtime: SipgateRuntimeData) -> Awaitable[str]:
+        arguments = _call_arguments(call.data, entry.options)
+        return async_request(
+            call.hass, entry, runtime.client.async_initiate_call(**arguments)
+        )
+
+    session_id = await async_run(
+        call.hass,
+        call.data.get(ATTR_CONFIG_ENTRY_ID),
+        ("call_failed", {"callee": shorten(call.data[ATTR_CALLEE])}),
+        place,
+    )
+    LOGGER.debug("sipgate started call session %s", session_id)
+    # Home Assistant passes it on only to callers that ask for a response.
+    return {ATTR_SESSION_ID: session_id}
+
+
+async def _async_hangup_call(call: ServiceCall) -> ServiceResponse:
+    """End a call; a call that is over already is no error."""
+    hung_up = await async_hang_up(
+        call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID), call.data[ATTR_CALL_ID]
+    )
+    return {ATTR_HUNG_UP: hung_up}
+
+
+async def async_hang_up(
+    hass: HomeAssistant, entry_id: str | None, call_id: Any
+) -> bool:
+    """End a call of an account; return False when sipgate had no such call."""
+
+    def hang_up(
+        entry: SipgateConfigEntry, runtime: SipgateRuntimeData
+    ) -> Awaitable[bool]:
+        valid_id = _normalized(
+            {ATTR_CALL_ID: call_id}, ATTR_CALL_ID, normalize_call_id, "invalid_call_id"
+        )
+        return async_request(
+            hass,
+            entry,
+            runtime.client.async_hangup_call(valid_id),
+            forbidden="hangup_forbidden",
+        )
+
+    return await async_run(hass, entry_id, ("hangup_failed", {}), hang_up)
+
+
+async def async_run[T](
+    hass: HomeAssistant,
+    entry_id: str | None,
+    title: tuple[str, dict[str, str]],
+    request: Callable[[SipgateConfigEntry, SipgateRuntimeData], Awaitable[T]],
+) -> T:
+    """Run a request of an account; report a failure and raise it.
+
+    The account is the entry named, or the only loaded one. A failure shows
+    (or replaces) the account's notification, titled with the translation
+    key and placeholders of ``title``; the next success removes it. The
+    entry's runtime data is taken before sipgate is asked: the entry may
     unload or reload while the request is under way.
     """
-    hass = call.hass
     entry: SipgateConfigEntry | None = None
     runtime: SipgateRuntimeData | None = None
     try:
-        entry = _async_get_entry(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+        entry = _async_get_entry(hass, entry_id)
         runtime = entry.runtime_data
-        arguments = _call_arguments(call.data, entry.options)
-        request = runtime.client.async_initiate_call(**arguments)
-        session_id = await async_request(hass, entry, request)
+        result = await request(entry, runtime)
     except HomeAssistantError as err:
         if runtime is not None:
-            runtime.calls_failed += 1
+            runtime.requests_failed += 1
             runtime.last_error = type(err.__cause__ or err).__name__
             runtime.problems_shown = True
         else:
             # Shown without an account: any account's next success removes it.
             for loaded in hass.config_entries.async_loaded_entries(DOMAIN):
                 loaded.runtime_data.problems_shown = True
-        await async_notify_call_failed(
-            hass, entry.entry_id if entry else None, call.data[ATTR_CALLEE], err
-        )
+        await async_notify_failed(hass, entry.entry_id if entry else None, *title, err)
         raise
-    runtime.calls_succeeded += 1
+    runtime.requests_succeeded += 1
     if runtime.problems_shown:
         async_clear_call_problems(hass, entry.entry_id)
         runtime.problems_shown = False
-    LOGGER.debug("sipgate started call session %s", session_id)
-    # Home Assistant passes it on only to callers that ask for a response.
-    return {ATTR_SESSION_ID: session_id}
+    return result
 
 
 def _async_get_entry(hass: HomeAssistant, entry_id: str | None) -> SipgateConfigEntry:

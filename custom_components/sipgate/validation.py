@@ -66,6 +66,18 @@ def normalize_caller(value: str) -> str | None:
     return normalize_extension(value) or normalize_number(value)
 
 
+def normalize_call_id(value: str) -> str | None:
+    """Return a call id without surrounding spaces, or ``None``.
+
+    sipgate's call ids are long hexadecimal texts; anything printable and
+    ASCII of up to 512 characters is accepted (the client escapes it).
+    """
+    call_id = value.strip()
+    if call_id and len(call_id) <= 512 and call_id.isascii() and call_id.isprintable():  # noqa: PLR2004
+        return call_id
+    return None
+
+
 def normalize_credential(value: str) -> str | None:
     """Return a token ID or token without surrounding spaces, or ``None``.
 
