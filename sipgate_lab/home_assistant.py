@@ -39,10 +39,11 @@ INTEGRATION = REPO / "custom_components" / "sipgate"
 LOOPBACK = "127.0.0.1"
 # The configuration of the end-to-end suite's Home Assistant. The suite owns it:
 # a developer's edits of config/configuration.yaml (scripts/develop) cannot
-# change what it tests.
+# change what it tests. Its external URL is where the sandbox pushes calls to.
 E2E_CONFIGURATION = """\
 homeassistant:
   name: sipgate end-to-end
+  external_url: "{url}"
   country: DE
   language: en
   currency: EUR
@@ -211,6 +212,12 @@ class Sandbox(Service):
     def control(self, method: str, path: str, body: Any = None) -> Any:
         """Use a control endpoint, such as ``GET /_sandbox/requests``."""
         return http_json(method, f"{self.url}/_sandbox/{path}", body)
+
+    def push_public_key(self) -> str:
+        """Return the public key the sandbox signs its pushes with (PEM)."""
+        url = f"{self.url}/_sandbox/push/key"
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
+            return str(response.read().decode())
 
     def calls(self) -> list[dict[str, Any]]:
         """Return the recorded ``POST /v2/sessions/calls`` requests."""

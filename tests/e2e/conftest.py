@@ -92,7 +92,7 @@ def home_assistant(
         free_port(),
         artifacts / "home-assistant.log",
     )
-    hass.prepare(E2E_CONFIGURATION)
+    hass.prepare(E2E_CONFIGURATION.format(url=hass.url))
     hass.start()
     yield hass
     hass.stop()

@@ -77,10 +77,11 @@ def test_add_sipgate_through_the_dialog(
     page.get_by_role("button", name="Submit").click()
 
     title = f"sipgate {MASTER_SIP_ID}w0"
-    expect(page.get_by_text(f"Created configuration for {title}.")).to_be_visible()
-    page.get_by_role("button", name="Finish").click()
+    # The entry's device (its call entities) is offered for naming.
+    expect(page.get_by_role("textbox", name="Device name")).to_have_value(title)
+    page.get_by_role("button", name="Skip and finish").click()
     page.goto("/config/integrations/integration/sipgate")
-    expect(page.get_by_text(title)).to_be_visible()
+    expect(page.locator("ha-row-item").get_by_text(title)).to_be_visible()
     (entry,) = home_assistant.config_entries(token, "sipgate")
     assert (entry["title"], entry["state"]) == (title, "loaded")
     assert sandbox.calls() == []
