@@ -184,6 +184,8 @@ SIPGATEIO_DEFAULTS: dict[str, Any] = {
     "whitelist": [],
 }
 
+# The sipgate.io setting with the push URL of each call direction.
+_SIPGATEIO_URLS = {"in": "incomingUrl", "out": "outgoingUrl"}
 _EXTENSION = re.compile(r"[a-z](?:0|[1-9][0-9]*)")
 # Numbers as sipgate's own parser reads them: international with +
 # or 00, national with a leading 0, short numbers (110, 116117), and, like
@@ -909,8 +911,10 @@ class SipgateSandbox:
     async def _control_push_call(self, request: web.Request) -> web.Response:
         """Start a simulated call in the background and return its call id.
 
-        A body that is not a JSON object with ``url`` and known fields with
-        values of their types is refused with 400.
+        Without ``url`` it pushes, like sipgate.io, to the URL the sipgate.io
+        settings hold for the call's direction. A body that is not a JSON
+        object of known fields with values of their types, or without a URL
+        to push to, is refused with 400.
         """
         try:
             options = json.loads(await request.text())
@@ -918,11 +922,16 @@ class SipgateSandbox:
             raise web.HTTPBadRequest(text="The body is not JSON") from None
         if not isinstance(options, dict):
             raise web.HTTPBadRequest(text="The body is not a JSON object")
-        if "url" not in options:
-            raise web.HTTPBadRequest(text="url is required")
         for name, value in options.items():
             if (problem := _push_call_problem(name, value)) is not None:
                 raise web.HTTPBadRequest(text=problem)
+        if "url" not in options:
+            setting = _SIPGATEIO_URLS[options.get("direction", "in")]
+            if not self.sipgateio[setting]:
+                raise web.HTTPBadRequest(
+                    text=f"url is required: the sipgate.io setting {setting} is empty"
+                )
+            options["url"] = self.sipgateio[setting]
         options["from_"] = options.pop("from", DEFAULT_FROM)
         options["users"] = tuple(options.get("users", DEFAULT_USERS))
         call = self._add_call(SimulatedCall(**options))

@@ -967,13 +967,43 @@ async def test_control_push_call_answers_at_once(
     assert call.events == ["newCall", "answer", "hangup"]
 
 
+@pytest.mark.parametrize(
+    ("direction", "setting"), [("in", "incoming"), ("out", "outgoing")]
+)
+async def test_control_push_call_pushes_to_the_sipgateio_setting(
+    http: Any,
+    sandbox: SipgateSandbox,
+    receiver: Receiver,
+    direction: str,
+    setting: str,
+) -> None:
+    """Without url, a call pushes to the URL set for its direction, like sipgate."""
+    other = "outgoing" if setting == "incoming" else "incoming"
+    sandbox.sipgateio.update(
+        {f"{setting}Url": receiver.url("both"), f"{other}Url": URL}
+    )
+    _, answer, _ = await http(
+        "POST", "/_sandbox/push/call", json={"direction": direction, "answer": False}
+    )
+    await sandbox.wait_for_pushes()
+    assert sandbox.push_calls[answer["callId"]].url == receiver.url("both")
+    assert [parse(push)["direction"] for push in receiver.received] == [
+        direction,
+        direction,
+    ]
+
+
 URL = "http://127.0.0.1:9/push"
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({}, "url is required"),
+        ({}, "url is required: the sipgate.io setting incomingUrl is empty"),
+        (
+            {"direction": "out"},
+            "url is required: the sipgate.io setting outgoingUrl is empty",
+        ),
         ({"url": 5}, "url takes str"),
         ({"url": "ftp://example/push"}, "url takes an http or https URL"),
         ({"url": URL, "colour": 1}, "Unknown push call field 'colour'"),

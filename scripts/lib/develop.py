@@ -130,13 +130,10 @@ def _set_up(hass: HomeAssistant, sandbox: Sandbox | None) -> None:
                 )
         else:
             entry_id, created = _sandbox_entry(hass, token, sandbox)
+            _connect_pushes(hass, token, sandbox, entry_id)
             if created or not _has_dashboard(hass, token):
                 save_dashboard(
-                    hass,
-                    token,
-                    DASHBOARD,
-                    "sipgate",
-                    sipgate_call_dashboard(CALLEE, entry_id),
+                    hass, token, DASHBOARD, "sipgate", _dashboard(hass, token, entry_id)
                 )
     finally:
         hass.revoke(tokens)
@@ -180,6 +177,55 @@ def _sandbox_entry(
     return result["result"]["entry_id"], True
 
 
+def _connect_pushes(
+    hass: HomeAssistant, token: str, sandbox: Sandbox, entry_id: str
+) -> None:
+    """Let the sandbox push calls to the entry's webhook, signed with its key.
+
+    Home Assistant's own address becomes its external URL unless one is set.
+    The sandbox forgets its sipgate.io settings and makes a new key at every
+    start: the options' "Incoming and outgoing calls" step sets both again.
+    """
+    (config,) = hass.websocket(token, {"type": "get_config"})
+    if not config.get("external_url"):
+        hass.websocket(token, {"type": "config/core/update", "external_url": hass.url})
+    flow_path = "/api/config/config_entries/options/flow"
+    flow = hass.api("POST", flow_path, {"handler": entry_id}, token=token)
+    for step in (
+        {"next_step_id": "calls"},
+        {
+            "set_in_sipgate": True,
+            "advanced_options": {"push_public_key": sandbox.push_public_key()},
+        },
+    ):
+        result: dict[str, Any] = hass.api(
+            "POST", f"{flow_path}/{flow['flow_id']}", step, token=token
+        )
+        if result.get("errors") or result["type"] == "abort":
+            raise RuntimeError(
+                "the sipgate options did not accept the sandbox's pushes: "
+                f"{result.get('errors') or result.get('reason')}"
+            )
+
+
+def _dashboard(hass: HomeAssistant, token: str, entry_id: str) -> dict[str, Any]:
+    """Return the demo dashboard: the Call button and the entry's entities."""
+    (entities,) = hass.websocket(token, {"type": "config/entity_registry/list"})
+    dashboard = sipgate_call_dashboard(CALLEE, entry_id)
+    dashboard["views"][0]["cards"].append(
+        {
+            "type": "entities",
+            "title": "Calls",
+            "entities": sorted(
+                entity["entity_id"]
+                for entity in entities
+                if entity["config_entry_id"] == entry_id
+            ),
+        }
+    )
+    return dashboard
+
+
 def _has_dashboard(hass: HomeAssistant, token: str) -> bool:
     """Return whether the demo dashboard exists."""
     (dashboards,) = hass.websocket(token, {"type": "lovelace/dashboards/list"})
@@ -201,7 +247,14 @@ of this working tree. Log in as {USERNAME}, password {PASSWORD}.""")
         {sandbox.url}/_sandbox/scenario
   Back to normal: curl -X POST {sandbox.url}/_sandbox/reset
 - Settings → Tools → Actions → "sipgate: Initiate call" with other numbers
-  and phones (e0, y0, x0).""")
+  and phones (e0, y0, x0).
+- Let "Oma Erna" (a sandbox contact) call: the dashboard shows her ringing,
+  then talking after 5 seconds, until you press "Hang up":
+    curl -H 'Content-Type: application/json' \\
+        -d '{{"from": "4921112345678", "answer_after": 5, "hangup": "on_delete"}}' \\
+        {sandbox.url}/_sandbox/push/call
+  Other fields: direction (in, out), to, answer (false: nobody answers),
+  hangup_after (seconds), hangup (send, drop, on_delete), cause.""")
     else:
         token_id = os.environ.get("SIPGATE_TOKEN_ID", "")
         print(f"""It talks to the real sipgate API. Add the integration: Settings →

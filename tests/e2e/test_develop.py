@@ -7,13 +7,16 @@ script's process alone, as ``kill`` does.
 
 from collections.abc import Generator
 import contextlib
+import json
 import os
 from pathlib import Path
 import queue
+import re
 import signal
 import socket
 import subprocess
 import threading
+from typing import Any
 
 import pytest
 
@@ -24,10 +27,13 @@ from sipgate_lab.home_assistant import (
     USERNAME,
     HomeAssistant,
     free_port,
+    http_json,
     wait_for,
 )
 
 READY = "Log in as"
+CALL_STATE = "sensor.sipgate_1234567w0_call_state"
+HANG_UP = "button.sipgate_1234567w0_hang_up"
 # The first start in a new directory onboards and adds the sandbox entry.
 START_TIMEOUT = 300
 
@@ -152,6 +158,30 @@ def test_automations_made_in_the_ui_then_sigterm(develop: Develop) -> None:
 
     wait_for(automation_loaded, "the automation made through the UI", 60)
     assert "sipgate_test" in (develop.config / "automations.yaml").read_text()
+    hass.revoke(tokens)
+    stop_with(develop, signal.SIGTERM)
+
+
+def test_the_printed_call_rings_then_sigterm(develop: Develop) -> None:
+    """The call the instructions print rings, is answered and hung up."""
+    # The printed command: curl ... -d '{...}' ... <sandbox>/_sandbox/push/call
+    match = re.search(
+        r"-d '(\{[^']*\})' \\\s+(http://\S+/_sandbox/push/call)", develop.output
+    )
+    assert match is not None, develop.output
+    hass = HomeAssistant(develop.config, develop.port, None)
+    tokens = hass.login(USERNAME, PASSWORD)
+    token = tokens["access_token"]
+    http_json("POST", match[2], json.loads(match[1]))
+
+    def state(wanted: str) -> dict[str, Any] | None:
+        sensor = hass.api("GET", f"/api/states/{CALL_STATE}", token=token)
+        return sensor if sensor["state"] == wanted else None
+
+    talking = wait_for(lambda: state("talking"), "the call to be answered", 60)
+    assert talking["attributes"]["caller_name"] == "Oma Erna"
+    hass.api("POST", "/api/services/button/press", {"entity_id": HANG_UP}, token=token)
+    wait_for(lambda: state("idle"), "the call to end", 60)
     hass.revoke(tokens)
     stop_with(develop, signal.SIGTERM)
 
