@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -18,18 +19,18 @@ from custom_components.sipgate.calls import (
     TALKING_LIMIT,
 )
 from custom_components.sipgate.const import CONF_PUSH_PUBLIC_KEY, DOMAIN
+from custom_components.sipgate.push import parse
 from homeassistant.const import CONF_WEBHOOK_ID, STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
-from sipgate_lab.sandbox import TOKEN_NO_DEVICES, SipgateSandbox
+from sipgate_lab.sandbox import TOKEN_NO_DEVICES, SimulatedCall, SipgateSandbox
 
 from .conftest import entry_for
 
 EVENT = "event.sipgate_1234567w0_calls"
 STATE = "sensor.sipgate_1234567w0_call_state"
 BUTTON = "button.sipgate_1234567w0_hang_up"
-# The sandbox's default caller is in its contacts as "Oma Erna"? No: a
-# number of the contacts is used where a name is expected.
+# In the sandbox's contacts as "Oma Erna".
 GRANDMA = "4921112345678"
 
 
@@ -199,6 +200,23 @@ async def test_anonymous_caller(
     assert events[0][1]["from"] is None
     assert events[0][1]["caller_name"] is None
     assert not sandbox.requests_to("GET", "/v2/contacts")
+
+
+async def test_a_push_is_answered_before_what_follows_runs(
+    hass: HomeAssistant, push_entry: MockConfigEntry, sandbox: SipgateSandbox
+) -> None:
+    """Taking a push starts no work at once: the webhook answers first.
+
+    An anonymous newCall needs no name lookup, so nothing would make its
+    handling wait; still it runs only once the event loop gets to it.
+    """
+    calls = push_entry.runtime_data.calls
+    fields = SimulatedCall(url="", from_="anonymous").new_call_fields()
+    calls.async_handle(parse(urlencode(fields).encode()))
+    assert calls.calls == {}
+    assert hass.states.get(STATE).state == "idle"  # type: ignore[union-attr]
+    await settle(hass)
+    assert hass.states.get(STATE).state == "ringing"  # type: ignore[union-attr]
 
 
 async def test_names_are_cached(

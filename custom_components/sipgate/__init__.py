@@ -80,8 +80,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> b
         ) from err
     calls = CallTracker(
         hass,
+        # Not started eagerly: a push is answered before what follows from it
+        # runs (such as the name lookup of a newCall).
         start_task=lambda target, name: entry.async_create_background_task(
-            hass, target, name
+            hass, target, name, eager_start=False
         ),
         name_lookup=client.async_get_contact_name,
         active_calls=client.async_get_active_call_ids,
