@@ -44,19 +44,24 @@ async def async_notify_failed(
     hass: HomeAssistant,
     entry_id: str | None,
     title_key: str,
-    title_placeholders: Mapping[str, str],
+    title_placeholders: Mapping[str, object],
     error: HomeAssistantError,
 ) -> None:
     """Show (or replace) the notification that a request failed and why.
 
     The title is the translated exception message ``title_key``, such as
-    "Call to … failed".
+    "Call to … failed", with the placeholders shortened for display.
     """
     domain = error.translation_domain or DOMAIN
     translations = await async_get_translations(
         hass, hass.config.language, "exceptions", {DOMAIN, domain}
     )
-    title = _render(translations, DOMAIN, title_key, title_placeholders)
+    title = _render(
+        translations,
+        DOMAIN,
+        title_key,
+        {name: shorten(value) for name, value in title_placeholders.items()},
+    )
     message = _render(
         translations, domain, error.translation_key, error.translation_placeholders
     )

@@ -93,7 +93,7 @@ async def _async_initiate_call(call: ServiceCall) -> ServiceResponse:
     session_id = await async_run(
         call.hass,
         call.data.get(ATTR_CONFIG_ENTRY_ID),
-        ("call_failed", {"callee": shorten(call.data[ATTR_CALLEE])}),
+        ("call_failed", {"callee": call.data[ATTR_CALLEE]}),
         place,
     )
     LOGGER.debug("sipgate started call session %s", session_id)
@@ -133,7 +133,7 @@ async def async_hang_up(
 async def async_run[T](
     hass: HomeAssistant,
     entry_id: str | None,
-    title: tuple[str, dict[str, str]],
+    title: tuple[str, dict[str, object]],
     request: Callable[[SipgateConfigEntry, SipgateRuntimeData], Awaitable[T]],
 ) -> T:
     """Run a request of an account; report a failure and raise it.
