@@ -11,9 +11,14 @@ ways of sending the same click-to-dial request:
 It does so against the sipgate sandbox served on loopback in the same process,
 and again with Home Assistant's mocked transport (no network, which isolates
 what each way adds on top of aiohttp). Then it sends a burst of concurrent
-calls to the server, and it measures memory growth over many calls. It prints
-a table, checks the targets and writes everything as JSON; the exit code is 1
-when a target is missed.
+calls to the server, and it measures memory growth over many calls.
+
+The webhook: it times signed pushes of whole calls (``newCall``, ``answer``,
+``hangup``) posted to the entry's webhook through Home Assistant's HTTP app on
+loopback, interleaved with the same bodies posted to a webhook that does
+nothing, and it posts a burst of concurrent ``newCall`` and then ``hangup``
+pushes. It prints a table, checks the targets and writes everything as JSON;
+the exit code is 1 when a target is missed.
 """
 
 import argparse
@@ -29,6 +34,7 @@ import time
 import tracemalloc
 from typing import Any
 from unittest.mock import patch
+from urllib.parse import urlencode
 
 from aiohttp import ThreadedResolver, web
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
@@ -43,16 +49,31 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (  # type: i
 from custom_components.sipgate.const import (
     CONF_BASE_URL,
     CONF_DEVICE_ID,
+    CONF_PUSH_PUBLIC_KEY,
     CONF_TOKEN_ID,
     DOMAIN,
 )
+from custom_components.sipgate.push import SIGNATURE_HEADER
 from homeassistant import loader
-from homeassistant.const import CONF_TOKEN
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.components import webhook
+from homeassistant.const import (
+    CONF_TOKEN,
+    CONF_WEBHOOK_ID,
+    EVENT_HOMEASSISTANT_FINAL_WRITE,
+)
+from homeassistant.core import (
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    ServiceCall,
+    callback,
+)
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 from sipgate_lab.home_assistant import LOOPBACK, free_port
-from sipgate_lab.sandbox import TOKEN, SipgateSandbox
+from sipgate_lab.sandbox import PUSH_HEADERS, TOKEN, SimulatedCall, SipgateSandbox
 
 REPO = Path(__file__).resolve().parents[2]
 CALLEE = "+49211123456"
@@ -73,8 +94,18 @@ BURST_CALLS = 200
 MEMORY_CALLS = 10_000
 # Growth of traced memory over MEMORY_CALLS calls that counts as noise.
 MEMORY_NOISE_BYTES = 64 * 1024
+WEBHOOK_P50_RATIO = 2.0
+CONCURRENT_PUSHES = 100
+NOOP_WEBHOOK_ID = "bench-noop"
+# Where the answer to newCall sends answer and hangup (never reached here).
+EXTERNAL_URL = "https://home.example"
 
 type Variant = Callable[[], Awaitable[Any]]
+
+
+# The sandbox that signs the pushes; every sandbox of the benchmark uses it.
+PUSHER = SipgateSandbox()
+PUSH_KEY = PUSHER.push_public_key_pem
 
 
 @contextlib.asynccontextmanager
@@ -84,7 +115,7 @@ async def server() -> AsyncIterator[tuple[str, SipgateSandbox, set[Any]]]:
     Yield its base URL, the sandbox (which records the calls) and the set of
     connections (peer addresses) the requests came on.
     """
-    sandbox = SipgateSandbox()
+    sandbox = PUSHER
     peers: set[Any] = set()
 
     async def count_peer(request: web.Request, response: web.StreamResponse) -> None:
@@ -122,7 +153,10 @@ async def home_assistant(base_url: str, mocker: AiohttpClientMocker | None) -> A
 async def _set_up(
     hass: HomeAssistant, base_url: str, mocker: AiohttpClientMocker | None
 ) -> HomeAssistant:
-    """Set up sipgate and rest_command for ``base_url``."""
+    """Set up sipgate and rest_command for ``base_url``.
+
+    The entry takes the pushes signed with a sandbox's key (PUSH_KEY).
+    """
     if mocker is not None:
         mocker.get(f"{base_url}/v2/authorization/userinfo", json=USERINFO)
         mocker.post(f"{base_url}/v2/sessions/calls", json=SESSION)
@@ -134,8 +168,9 @@ async def _set_up(
             CONF_TOKEN: TOKEN.token,
             CONF_BASE_URL: f"{base_url}/v2",
         },
-        options={CONF_DEVICE_ID: "e0"},
+        options={CONF_DEVICE_ID: "e0", CONF_PUSH_PUBLIC_KEY: PUSH_KEY},
     )
+    await hass.config.async_update(external_url=EXTERNAL_URL)
     entry.add_to_hass(hass)
     if not await hass.config_entries.async_setup(entry.entry_id):
         raise RuntimeError("the sipgate entry did not set up")
@@ -155,6 +190,9 @@ async def _set_up(
         },
     ):
         raise RuntimeError("rest_command did not set up")
+    webhook.async_register(
+        hass, "bench", "no-op", NOOP_WEBHOOK_ID, _noop_webhook, local_only=False
+    )
     await hass.async_block_till_done()
     return hass
 
@@ -220,7 +258,12 @@ async def time_interleaved(
             # Let the event loop run between requests, as it does in Home
             # Assistant (it also drops cancelled timers then).
             await asyncio.sleep(0)
-    bare = statistics.median(samples[names[0]])
+    return _percentiles(samples)
+
+
+def _percentiles(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """Return p50 and p99 of each way, and its p50 over the first way's."""
+    base = statistics.median(next(iter(samples.values())))
     results = {}
     for name, values in samples.items():
         percentiles = statistics.quantiles(values, n=100)
@@ -228,7 +271,7 @@ async def time_interleaved(
         results[name] = {
             "p50_us": round(p50, 1),
             "p99_us": round(percentiles[98], 1),
-            "ratio_p50": round(p50 / bare, 3),
+            "ratio_p50": round(p50 / base, 3),
         }
     return results
 
@@ -277,6 +320,10 @@ async def memory(hass: HomeAssistant, mocker: AiohttpClientMocker) -> dict[str, 
             await asyncio.sleep(0)
 
     await calls(1000)
+    # Write what Home Assistant's stores hold back (such as the registries of
+    # the entry's entities) as it does at shutdown: no part of the calls.
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
     tracemalloc.start()
     await calls(100)
     gc.collect()
@@ -294,6 +341,126 @@ async def memory(hass: HomeAssistant, mocker: AiohttpClientMocker) -> dict[str, 
     return {"calls": MEMORY_CALLS, "growth_bytes": growth, "top_growth": top}
 
 
+@contextlib.asynccontextmanager
+async def http_server(hass: HomeAssistant) -> AsyncIterator[str]:
+    """Serve Home Assistant's HTTP app (its webhooks) on loopback; yield its URL."""
+    runner = web.AppRunner(hass.http.app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, LOOPBACK, port).start()
+    try:
+        yield f"http://{LOOPBACK}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def signed_call(url: str, caller: str) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Return the event, body and headers of each push of a whole call."""
+    call = SimulatedCall(url=url, from_=caller)
+    fields = [call.new_call_fields(), call.answer_fields()]
+    call.answered = True
+    fields.append(call.hangup_fields("normalClearing"))
+    pushes = []
+    for form in fields:
+        body = urlencode(form).encode()
+        headers = {**PUSH_HEADERS, SIGNATURE_HEADER: PUSHER.sign(body)}
+        pushes.append((form[0][1], body, headers))
+    return pushes
+
+
+async def _noop_webhook(hass: HomeAssistant, webhook_id: str, request: Any) -> None:
+    """Answer 200 and do nothing: a webhook at Home Assistant's own cost."""
+
+
+async def time_pushes(
+    hass: HomeAssistant, base_url: str, calls: int
+) -> dict[str, dict[str, float]]:
+    """Time the pushes of ``calls`` whole calls; return p50/p99 in µs.
+
+    Each push is taken turns with the same body and headers posted to a
+    webhook that does nothing (the floor). Only a 200 answer counts; newCall
+    must be answered with XML.
+    """
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    url = f"{base_url}/api/webhook/{entry.data[CONF_WEBHOOK_ID]}"
+    noop_url = f"{base_url}/api/webhook/{NOOP_WEBHOOK_ID}"
+    session = async_get_clientsession(hass)
+
+    async def post(target: str, body: bytes, headers: dict[str, str]) -> str:
+        async with session.post(target, data=body, headers=headers) as response:
+            response.raise_for_status()
+            return await response.text()
+
+    samples: dict[str, list[float]] = {"no-op webhook": []}
+    for turn in range(calls + 50):  # the first 50 warm up
+        for event, body, headers in signed_call(url, f"49211{turn % 500:07d}"):
+            order = [(noop_url, "no-op webhook"), (url, event)]
+            for target, name in order if turn % 2 else order[::-1]:
+                start = time.perf_counter_ns()
+                text = await post(target, body, headers)
+                elapsed = (time.perf_counter_ns() - start) / 1000
+                if name == "newCall" and not text.startswith("<?xml"):
+                    raise RuntimeError("newCall was not answered with XML")
+                if turn >= 50:  # noqa: PLR2004
+                    samples.setdefault(name, []).append(elapsed)
+                await asyncio.sleep(0)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return _percentiles(samples)
+
+
+async def push_burst(hass: HomeAssistant, base_url: str) -> dict[str, Any]:
+    """Post CONCURRENT_PUSHES newCall pushes at once, then their hangups.
+
+    Counts the answers, the calls the event entity reported and the calls
+    the sensor shows active after each burst.
+    """
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    url = f"{base_url}/api/webhook/{entry.data[CONF_WEBHOOK_ID]}"
+    entities = {
+        e.domain: e.entity_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+    reported: dict[str, set[str]] = {}
+
+    @callback
+    def count(event: Event[EventStateChangedData]) -> None:
+        if (state := event.data["new_state"]) is not None:
+            attributes = state.attributes
+            reported.setdefault(attributes.get("event_type", ""), set()).add(
+                attributes.get("call_id", "")
+            )
+
+    stop = async_track_state_change_event(hass, [entities["event"]], count)
+    calls = [signed_call(url, f"49211{i:07d}") for i in range(CONCURRENT_PUSHES)]
+    session = async_get_clientsession(hass)
+
+    async def post(_: str, body: bytes, headers: dict[str, str]) -> str | None:
+        async with session.post(url, data=body, headers=headers) as response:
+            return await response.text() if response.status == 200 else None  # noqa: PLR2004
+
+    start = time.perf_counter()
+    new_calls = await asyncio.gather(*(post(*pushes[0]) for pushes in calls))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    active = hass.states.get(entities["sensor"]).attributes["active_calls"]  # type: ignore[union-attr]
+    hangups = await asyncio.gather(*(post(*pushes[2]) for pushes in calls))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    wall = time.perf_counter() - start
+    stop()
+    left = hass.states.get(entities["sensor"]).attributes["active_calls"]  # type: ignore[union-attr]
+    return {
+        "pushes": CONCURRENT_PUSHES,
+        "new_calls_answered": sum(
+            text is not None and text.startswith("<?xml") for text in new_calls
+        ),
+        "hangups_answered": sum(text is not None for text in hangups),
+        "incoming_reported": len(reported.get("incoming", set())),
+        "missed_reported": len(reported.get("missed", set())),
+        "active_after_new_calls": active,
+        "active_after_hangups": left,
+        "wall_s": round(wall, 3),
+    }
+
+
 async def run(calls: int) -> dict[str, Any]:
     """Run every measurement and return the results."""
     results: dict[str, Any] = {}
@@ -303,6 +470,9 @@ async def run(calls: int) -> dict[str, Any]:
     ):
         results["loopback"] = await time_interleaved(variants(hass, base_url), calls)
         results["burst"] = await burst(hass, sandbox, peers)
+        async with http_server(hass) as hass_url:
+            results["webhook"] = await time_pushes(hass, hass_url, calls)
+            results["push_burst"] = await push_burst(hass, hass_url)
     with mock_aiohttp_client() as mocker:
         base_url = "http://sipgate.invalid"
         async with home_assistant(base_url, mocker) as hass:
@@ -316,6 +486,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool]]:
     """Return each target with whether it was met."""
     ours = "sipgate.initiate_call"
     burst_result = results["burst"]
+    pushes = results["push_burst"]
     return [
         (
             f"loopback p50 <= {LOOPBACK_P50_RATIO}x bare",
@@ -337,6 +508,25 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool]]:
             and burst_result["duplicated"] == 0,
         ),
         (
+            f"webhook p50 of each verified push <= {WEBHOOK_P50_RATIO}x no-op webhook",
+            all(
+                values["ratio_p50"] <= WEBHOOK_P50_RATIO
+                for values in results["webhook"].values()
+            ),
+        ),
+        (
+            (
+                f"push burst {CONCURRENT_PUSHES}/{CONCURRENT_PUSHES} newCall and "
+                "hangup answered, every call reported, none left active"
+            ),
+            pushes["new_calls_answered"] == CONCURRENT_PUSHES
+            and pushes["hangups_answered"] == CONCURRENT_PUSHES
+            and pushes["incoming_reported"] == CONCURRENT_PUSHES
+            and pushes["missed_reported"] == CONCURRENT_PUSHES
+            and pushes["active_after_new_calls"] == CONCURRENT_PUSHES
+            and pushes["active_after_hangups"] == 0,
+        ),
+        (
             (
                 f"memory growth <= {MEMORY_NOISE_BYTES // 1024} KiB "
                 f"over {MEMORY_CALLS} calls"
@@ -348,7 +538,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, bool]]:
 
 def report(results: dict[str, Any]) -> None:
     """Print the results as a table."""
-    print(f"{'transport':<10} {'way':<22} {'p50 µs':>9} {'p99 µs':>9} {'p50/bare':>9}")
+    print(f"{'transport':<10} {'way':<22} {'p50 µs':>9} {'p99 µs':>9} {'p50/1st':>9}")
     # Widths fit the longest name, "sipgate.initiate_call".
     for transport in ("loopback", "mocked"):
         for name, values in results[transport].items():
@@ -356,11 +546,24 @@ def report(results: dict[str, Any]) -> None:
                 f"{transport:<10} {name:<22} {values['p50_us']:>9.1f} "
                 f"{values['p99_us']:>9.1f} {values['ratio_p50']:>8.2f}x"
             )
+    for name, values in results["webhook"].items():
+        print(
+            f"{'webhook':<10} {name:<22} {values['p50_us']:>9.1f} "
+            f"{values['p99_us']:>9.1f} {values['ratio_p50']:>8.2f}x"
+        )
     b = results["burst"]
     print(
         f"\nburst: {b['calls']} concurrent calls: {b['answered']} answered, "
         f"{b['lost']} lost, {b['duplicated']} duplicated, "
         f"{b['connections']} connections, {b['wall_s']} s"
+    )
+    p = results["push_burst"]
+    print(
+        f"push burst: {p['pushes']} concurrent newCall, then hangup: "
+        f"{p['new_calls_answered']} and {p['hangups_answered']} answered, "
+        f"{p['incoming_reported']} incoming and {p['missed_reported']} missed "
+        f"reported, {p['active_after_new_calls']} active, then "
+        f"{p['active_after_hangups']}, {p['wall_s']} s"
     )
     m = results["memory"]
     print(
