@@ -173,3 +173,50 @@ async def test_button_failure_is_reported(
         "title"
     ] == ("Hanging up a call failed")
     assert hass.states.get(STATE).state == "talking"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("answer", [True, False], ids=["talking", "ringing"])
+async def test_call_sipgate_no_longer_knows_ends_here(
+    hass: HomeAssistant, push_url: str, sandbox: SipgateSandbox, answer: bool
+) -> None:
+    """Its hangup push was lost: Hang up gets 404 and ends it here too."""
+    call = await sandbox.simulate_call(push_url, answer=answer, hangup="drop")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(STATE).state == ("talking" if answer else "ringing")  # type: ignore[union-attr]
+    assert call.state == "ended"
+    await hass.services.async_call(
+        "button", "press", {"entity_id": BUTTON}, blocking=True
+    )
+    assert sandbox.requests_to("DELETE", f"/v2/calls/{call.call_id}")
+    state = hass.states.get("event.sipgate_1234567w0_calls")
+    assert state is not None
+    assert state.attributes["event_type"] == ("ended" if answer else "missed")
+    assert state.attributes["cause"] == "expired"
+    assert hass.states.get(STATE).state == "idle"  # type: ignore[union-attr]
+    assert hass.states.get(BUTTON).state == "unavailable"  # type: ignore[union-attr]
+
+
+async def test_hang_up_leaves_the_issue_about_calls(
+    hass: HomeAssistant,
+    push_entry: MockConfigEntry,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A hang-up proves nothing about calls: only a call removes their issue."""
+    with pytest.raises(HomeAssistantError):  # 403: a phone not of this user
+        await hass.services.async_call(
+            DOMAIN,
+            "initiate_call",
+            {"callee": "+49211123456", "caller": "e9"},
+            blocking=True,
+        )
+    issue = (DOMAIN, f"call_forbidden_{push_entry.entry_id}")
+    assert issue in issue_registry.issues
+    assert await hang_up(hass, {"call_id": "0123456789ABCDEF"}) == {"hung_up": False}
+    assert notifications(hass) == {}
+    assert issue in issue_registry.issues
+    await hass.services.async_call(
+        DOMAIN, "initiate_call", {"callee": "+49211123456"}, blocking=True
+    )
+    assert issue not in issue_registry.issues

@@ -93,6 +93,7 @@ async def test_show_the_url_and_set_it_in_sipgate(
         "outgoing_url": "—",
     }
     assert form(result) == calls_form("", set_option=True)
+    assert result["errors"] == {}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"set_in_sipgate": True, SECTION_ADVANCED: {}}
     )
@@ -237,6 +238,21 @@ async def test_entry_not_loaded(
     assert result["description_placeholders"] == {
         "url": f"{EXTERNAL}/api/webhook/{'1' * 64}"
     }
+
+
+async def test_an_address_without_https_is_warned_about(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox: SipgateSandbox
+) -> None:
+    """The step warns that sipgate pushes to HTTPS only, and still saves."""
+    await hass.config.async_update(external_url="http://home.example.org:8123")
+    result = await open_options(hass, init_integration, "calls")
+    assert result["errors"] == {"base": "not_https"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"set_in_sipgate": True, SECTION_ADVANCED: {}}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    (put,) = sandbox.requests_to("PUT", SETTINGS)
+    assert put.json["incomingUrl"].startswith("http://home.example.org:8123/")
 
 
 async def test_no_address_sipgate_could_reach(

@@ -293,7 +293,9 @@ def test_every_raised_translation_key_exists() -> None:
         "rate_limited_retry_after",
     } <= exception_keys
     assert exception_keys <= set(STRINGS["exceptions"])
-    assert flow_errors <= set(STRINGS["config"]["error"])
+    assert flow_errors <= set(STRINGS["config"]["error"]) | set(
+        STRINGS["options"]["error"]
+    )
     assert {"invalid_device", "invalid_caller_id"} <= set(STRINGS["options"]["error"])
     assert aborts <= set(STRINGS["config"]["abort"]) | set(STRINGS["options"]["abort"])
     assert ISSUE_CALL_FORBIDDEN in STRINGS["issues"]

@@ -26,6 +26,7 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from sipgate_lab.sandbox import TOKEN, TOKEN_NO_CALLS, SipgateSandbox
 
 from .conftest import entry_for
@@ -239,8 +240,52 @@ async def test_yaml_number_says_to_quote_it(hass: HomeAssistant) -> None:
     assert str(excinfo.value) == (
         "callee must be text, but arrived as 35956526: YAML and JSON "
         "read an unquoted number as a number, which drops a leading 0 and can "
-        'turn 0211… into another number. Put it in quotes, such as callee: "0211123456"'
+        "turn 0211… into another number. Put it in quotes, such as "
+        'callee: "0211123456". A template whose result looks like a number, '
+        "such as +492111234567, has "
+        "the same problem: write the number with 00 instead of + (the filter "
+        "replace('+', '00'))"
     )
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_number_from_a_template(
+    hass: HomeAssistant, sandbox: SipgateSandbox
+) -> None:
+    """A template's +49… becomes a number; its 00 form stays text and works."""
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "plus": {
+                    "sequence": [
+                        {
+                            "action": "sipgate.initiate_call",
+                            "data": {"callee": "{{ '+492111234567' }}"},
+                        }
+                    ]
+                },
+                "zeros": {
+                    "sequence": [
+                        {
+                            "action": "sipgate.initiate_call",
+                            "data": {
+                                "callee": "{{ '+492111234567' | replace('+', '00') }}"
+                            },
+                        }
+                    ]
+                },
+            }
+        },
+    )
+    with pytest.raises(ServiceValidationError) as excinfo:
+        await hass.services.async_call("script", "plus", blocking=True)
+    assert excinfo.value.translation_key == "not_text"
+    assert "00 instead of +" in str(excinfo.value)
+    await hass.services.async_call("script", "zeros", blocking=True)
+    (placed,) = sandbox.calls
+    assert placed["callee"] == "+492111234567"
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -150,6 +150,12 @@ class CallTracker:
             self._start_task(self._async_follow_up(push), f"sipgate {push.event}")
 
     @callback
+    def async_end_gone(self, call_id: str) -> None:
+        """End a call sipgate no longer knows, as if its hangup push expired."""
+        if (call := self.calls.get(call_id)) is not None:
+            self._end(call, CAUSE_EXPIRED)
+
+    @callback
     def async_stop(self) -> None:
         """Cancel the timers; the entry's tasks end with the entry."""
         for cancel in self._expiry.values():

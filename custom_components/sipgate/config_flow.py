@@ -457,6 +457,9 @@ class SipgateOptionsFlow(OptionsFlow):
                     options[CONF_PUSH_PUBLIC_KEY] = pem
                 return self.async_create_entry(data=options)
             errors["base"] = error
+        elif not url.startswith("https://"):
+            # A warning only: test servers such as the sandbox take http.
+            errors["base"] = "not_https"
         suggested = user_input or {
             SECTION_ADVANCED: {
                 CONF_PUSH_PUBLIC_KEY: entry.options.get(CONF_PUSH_PUBLIC_KEY, "")

@@ -87,15 +87,19 @@ def async_create_forbidden_issue(
 
 
 @callback
-def async_clear_call_problems(hass: HomeAssistant, entry_id: str) -> None:
-    """Remove the failure notifications and the repair issue of an entry.
+def async_clear_call_problems(
+    hass: HomeAssistant, entry_id: str, *, issue: bool = True
+) -> None:
+    """Remove the failure notifications and (``issue``) the repair issue.
 
-    That is the entry's own notification and the one of failures that could
-    not be tied to an entry.
+    The notifications are the entry's own and the one of failures that could
+    not be tied to an entry; the repair issue is the entry's about calls
+    sipgate forbids.
     """
     persistent_notification.async_dismiss(hass, notification_id(entry_id))
     persistent_notification.async_dismiss(hass, notification_id(None))
-    ir.async_delete_issue(hass, DOMAIN, forbidden_issue_id(entry_id))
+    if issue:
+        ir.async_delete_issue(hass, DOMAIN, forbidden_issue_id(entry_id))
 
 
 def _render(

@@ -114,20 +114,24 @@ async def async_hang_up(
 ) -> bool:
     """End a call of an account; return False when sipgate had no such call."""
 
-    def hang_up(
-        entry: SipgateConfigEntry, runtime: SipgateRuntimeData
-    ) -> Awaitable[bool]:
+    async def hang_up(entry: SipgateConfigEntry, runtime: SipgateRuntimeData) -> bool:
         valid_id = _normalized(
             {ATTR_CALL_ID: call_id}, ATTR_CALL_ID, normalize_call_id, "invalid_call_id"
         )
-        return async_request(
+        hung_up = await async_request(
             hass,
             entry,
             runtime.client.async_hangup_call(valid_id),
             forbidden="hangup_forbidden",
         )
+        if not hung_up:
+            # The call is over, but its hangup push was lost or is on its way.
+            runtime.calls.async_end_gone(valid_id)
+        return hung_up
 
-    return await async_run(hass, entry_id, ("hangup_failed", {}), hang_up)
+    return await async_run(
+        hass, entry_id, ("hangup_failed", {}), hang_up, call_issue=False
+    )
 
 
 async def async_run[T](
@@ -135,14 +139,18 @@ async def async_run[T](
     entry_id: str | None,
     title: tuple[str, dict[str, object]],
     request: Callable[[SipgateConfigEntry, SipgateRuntimeData], Awaitable[T]],
+    *,
+    call_issue: bool = True,
 ) -> T:
     """Run a request of an account; report a failure and raise it.
 
     The account is the entry named, or the only loaded one. A failure shows
     (or replaces) the account's notification, titled with the translation
-    key and placeholders of ``title``; the next success removes it. The
-    entry's runtime data is taken before sipgate is asked: the entry may
-    unload or reload while the request is under way.
+    key and placeholders of ``title``; the next success removes it, and the
+    repair issue about calls sipgate forbids too unless ``call_issue`` is
+    false (the request proves nothing about calls). The entry's runtime data
+    is taken before sipgate is asked: the entry may unload or reload while
+    the request is under way.
     """
     entry: SipgateConfigEntry | None = None
     runtime: SipgateRuntimeData | None = None
@@ -163,8 +171,9 @@ async def async_run[T](
         raise
     runtime.requests_succeeded += 1
     if runtime.problems_shown:
-        async_clear_call_problems(hass, entry.entry_id)
-        runtime.problems_shown = False
+        async_clear_call_problems(hass, entry.entry_id, issue=call_issue)
+        # Without the issue removed, the next call still has to look.
+        runtime.problems_shown = not call_issue
     return result
 
 
