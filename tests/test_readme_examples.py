@@ -1,13 +1,22 @@
 """The README's automation and script examples work as written."""
 
+import asyncio
+from datetime import timedelta
 from pathlib import Path
 import re
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 import yaml
 
-from homeassistant.core import HomeAssistant
+from homeassistant.components import persistent_notification
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 from sipgate_lab.sandbox import SipgateSandbox
 
@@ -59,3 +68,222 @@ def test_button_example() -> None:
     assert card["tap_action"]["action"] == "perform-action"
     assert card["tap_action"]["perform_action"] == "sipgate.initiate_call"
     assert "callee" in card["tap_action"]["data"]
+
+
+EVENT = "event.sipgate_1234567w0_calls"
+STATE = "sensor.sipgate_1234567w0_call_state"
+HANG_UP_AUTOMATION = "automation.hang_up_calls_after_60_seconds"
+# In the sandbox's contacts as "Oma Erna"; its default caller is in none.
+GRANDMA = "4921112345678"
+WITH_THE_SCRIPT = 'with the script "Call back the last missed call".'
+
+
+async def settle(hass: HomeAssistant) -> None:
+    """Wait until pushes and what follows from them are handled."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def notifications(hass: HomeAssistant) -> list[tuple[str | None, str]]:
+    """Return the title and message of each persistent notification."""
+    return [
+        (notification["title"], notification["message"])
+        for notification in (
+            persistent_notification._async_get_or_create_notifications(hass).values()
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("caller", "title", "message"),
+    [
+        (
+            GRANDMA,
+            "Missed call from Oma Erna",
+            f"Call back +4921112345678 {WITH_THE_SCRIPT}",
+        ),
+        (
+            "492111234567",
+            "Missed call from +492111234567",
+            f"Call back +492111234567 {WITH_THE_SCRIPT}",
+        ),
+        ("anonymous", "Missed call from unknown", "The caller did not send a number."),
+    ],
+)
+async def test_missed_call_example(
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    caller: str,
+    title: str,
+    message: str,
+) -> None:
+    """A missed call shows one notification: name, number or unknown."""
+    assert await async_setup_component(hass, "automation", example("missed call"))
+    call = await sandbox.simulate_call(push_url, from_=caller, answer=False)
+    await settle(hass)
+    assert call.events == ["newCall", "hangup"]
+    assert hass.states.get(EVENT).attributes["event_type"] == "missed"  # type: ignore[union-attr]
+    assert notifications(hass) == [(title, message)]
+
+
+async def test_missed_call_example_ignores_other_calls_and_reloads(
+    hass: HomeAssistant,
+    push_entry: MockConfigEntry,
+    push_url: str,
+    sandbox: SipgateSandbox,
+) -> None:
+    """Answered calls notify nothing, nor does the restored event of a reload."""
+    assert await async_setup_component(hass, "automation", example("missed call"))
+    await sandbox.simulate_call(push_url)
+    await settle(hass)
+    assert hass.states.get(EVENT).attributes["event_type"] == "ended"  # type: ignore[union-attr]
+    assert notifications(hass) == []
+    await sandbox.simulate_call(push_url, answer=False)
+    await settle(hass)
+    assert len(notifications(hass)) == 1
+    assert await hass.config_entries.async_reload(push_entry.entry_id)
+    await settle(hass)
+    # The entity shows the missed call again, but it is not a new one.
+    assert hass.states.get(EVENT).attributes["event_type"] == "missed"  # type: ignore[union-attr]
+    assert len(notifications(hass)) == 1
+
+
+async def test_call_back_example(
+    hass: HomeAssistant, push_url: str, sandbox: SipgateSandbox
+) -> None:
+    """The script calls the number of the last missed call, as text."""
+    assert await async_setup_component(hass, "script", example("call back"))
+    await sandbox.simulate_call(push_url, answer=False)
+    await settle(hass)
+    await hass.services.async_call("script", "call_back_missed_call", blocking=True)
+    (request,) = sandbox.requests_to("POST", "/v2/sessions/calls")
+    assert request.json["callee"] == "+492111234567"
+    assert request.json["caller"] == "e0"
+
+
+@pytest.mark.parametrize("later", [{"from_": "anonymous", "answer": False}, {}])
+async def test_call_back_example_without_a_missed_call(
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    later: dict[str, Any],
+) -> None:
+    """No call when the last event is an anonymous or an answered call."""
+    assert await async_setup_component(hass, "script", example("call back"))
+    await sandbox.simulate_call(push_url, answer=False)
+    await sandbox.simulate_call(push_url, **later)
+    await settle(hass)
+    await hass.services.async_call("script", "call_back_missed_call", blocking=True)
+    assert not sandbox.requests_to("POST", "/v2/sessions/calls")
+
+
+async def wait_for_state(hass: HomeAssistant, entity_id: str, state: str) -> None:
+    """Wait until the entity has this state.
+
+    While an automation waits in its delay, async_block_till_done would wait
+    for it too, and the frozen clock would never end the delay.
+    """
+    reached = asyncio.Event()
+
+    @callback
+    def changed(event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        if new_state is not None and new_state.state == state:
+            reached.set()
+
+    unsubscribe = async_track_state_change_event(hass, [entity_id], changed)
+    try:
+        current = hass.states.get(entity_id)
+        if current is None or current.state != state:
+            async with asyncio.timeout(10):
+                await reached.wait()
+    finally:
+        unsubscribe()
+
+
+def running(hass: HomeAssistant) -> int:
+    """Return how many runs of the hang-up automation are going on."""
+    automation = hass.states.get(HANG_UP_AUTOMATION)
+    assert automation is not None
+    return int(automation.attributes["current"])
+
+
+async def test_hang_up_after_60_seconds_example(
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An answered call is hung up after 60 seconds, not before."""
+    assert await async_setup_component(
+        hass, "automation", example("hang up after 60 seconds")
+    )
+    call = await sandbox.simulate_call(push_url, hangup="on_delete")
+    await wait_for_state(hass, STATE, "talking")
+    assert running(hass) == 1
+    freezer.tick(timedelta(seconds=59))
+    async_fire_time_changed(hass)
+    await wait_for_state(hass, STATE, "talking")
+    assert running(hass) == 1
+    assert not sandbox.requests_to("DELETE", f"/v2/calls/{call.call_id}")
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    await sandbox.wait_for_pushes()
+    await settle(hass)
+    assert len(sandbox.requests_to("DELETE", f"/v2/calls/{call.call_id}")) == 1
+    assert call.events == ["newCall", "answer", "hangup"]
+    assert running(hass) == 0
+    assert hass.states.get(STATE).state == "idle"  # type: ignore[union-attr]
+    event = hass.states.get(EVENT)
+    assert event is not None
+    assert event.attributes["event_type"] == "ended"
+    assert event.attributes["call_id"] == call.call_id
+
+
+async def test_hang_up_example_leaves_a_call_that_ended(
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A call that ended within the 60 seconds is not hung up."""
+    assert await async_setup_component(
+        hass, "automation", example("hang up after 60 seconds")
+    )
+    call = await sandbox.simulate_call(push_url)  # answered, then hung up
+    assert call.events == ["newCall", "answer", "hangup"]
+    await wait_for_state(hass, STATE, "idle")
+    assert running(hass) == 1
+    freezer.tick(timedelta(seconds=61))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert running(hass) == 0
+    assert not sandbox.requests_to("DELETE", f"/v2/calls/{call.call_id}")
+
+
+async def test_hang_up_example_leaves_a_call_no_longer_current(
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A call is left alone when another call started after it."""
+    assert await async_setup_component(
+        hass, "automation", example("hang up after 60 seconds")
+    )
+    first = await sandbox.simulate_call(push_url, hangup="on_delete")
+    await wait_for_state(hass, STATE, "talking")
+    freezer.tick(timedelta(seconds=30))
+    async_fire_time_changed(hass)
+    second = await sandbox.simulate_call(push_url, answer=False, hangup="on_delete")
+    await wait_for_state(hass, STATE, "ringing")
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert running(hass) == 0
+    assert not sandbox.requests_to("DELETE", f"/v2/calls/{first.call_id}")
+    assert not sandbox.requests_to("DELETE", f"/v2/calls/{second.call_id}")
+    state = hass.states.get(STATE)
+    assert state is not None
+    assert state.attributes["active_calls"] == 2
