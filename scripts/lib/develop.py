@@ -201,11 +201,15 @@ def _connect_pushes(
         result: dict[str, Any] = hass.api(
             "POST", f"{flow_path}/{flow['flow_id']}", step, token=token
         )
-        if result.get("errors") or result["type"] == "abort":
+        if result["type"] == "abort":
             raise RuntimeError(
-                "the sipgate options did not accept the sandbox's pushes: "
-                f"{result.get('errors') or result.get('reason')}"
+                f"the sipgate options did not open their calls step: {result['reason']}"
             )
+    # The form warns that the sandbox's http:// address is not HTTPS.
+    if result["type"] != "create_entry":
+        raise RuntimeError(
+            f"the sipgate options did not accept the sandbox: {result.get('errors')}"
+        )
 
 
 def _dashboard(hass: HomeAssistant, token: str, entry_id: str) -> dict[str, Any]:

@@ -46,6 +46,8 @@ def test_set_up_incoming_calls_in_the_options(
     expect(page.get_by_text("sipgate.io", exact=False).first).to_be_visible()
     url = f"{home_assistant.url}/api/webhook/"
     expect(page.get_by_text(url, exact=False)).to_be_visible()
+    # The sandbox takes http://, which the step warns sipgate would not.
+    expect(page.get_by_text("sipgate pushes only to HTTPS addresses")).to_be_visible()
     switch = page.get_by_role("switch", name="Set this address in sipgate")
     # The switch's input is covered by its styling (ha-switch): click that.
     page.locator("ha-switch").click()
@@ -136,10 +138,16 @@ def test_a_call_rings_is_answered_and_hung_up(
     (delete,) = wait_for(
         lambda: call_requests(sandbox, "DELETE"), "the hang-up to reach the sandbox"
     )
-    (call,) = sandbox.control("GET", "push/calls")
-    assert delete["path"] == f"/v2/calls/{call['callId']}"
     expect(card.get_by_text("Idle")).to_be_visible()
     screenshot(page, artifacts / "8-call-ended.png")
+
+    def hung_up() -> dict[str, Any] | None:
+        # The sandbox records a push once its answer has come.
+        (call,) = sandbox.control("GET", "push/calls")
+        return call if len(call["pushes"]) == 3 else None
+
+    call = wait_for(hung_up, "the sandbox to record the hangup push")
+    assert delete["path"] == f"/v2/calls/{call['callId']}"
     events = [push["event"] for push in call["pushes"]]
     assert events == ["newCall", "answer", "hangup"]
     assert all(push["status"] == 200 for push in call["pushes"])
