@@ -4,12 +4,14 @@ REST: it answers the endpoints the integration uses the way sipgate documents
 them: HTTP Basic authentication with personal access tokens and their scopes,
 ``GET /authorization/userinfo``, ``GET /{userId}/devices`` and
 ``POST /sessions/calls`` with sipgate's validation (400, 402, 403, 415),
-``GET /contacts``, ``GET /calls`` and ``DELETE /calls/{callId}`` (RTCM) and
-``GET``/``PUT /settings/sipgateio``, 431 for an oversized ``Authorization``
-header, and 404/405 for unknown paths and methods. It records every API
-request it receives. Scenarios (balance, token validity, a delay, a 5xx, a
-dropped connection, 429 with ``Retry-After``) can be switched at run time
-through the control endpoints under ``/_sandbox/``.
+``GET /contacts``, ``GET /calls`` and ``DELETE /calls/{callId}`` (RTCM),
+``GET``/``PUT /settings/sipgateio``, ``GET /{userId}/sms`` and
+``POST /sessions/sms`` (400, 402, 403, 415; 204 without body),
+``GET /balance``, 431 for an oversized ``Authorization`` header, and 404/405
+for unknown paths and methods. It records every API request it receives.
+Scenarios (balance, token validity, a delay, a 5xx, a dropped connection, 429
+with ``Retry-After``) can be switched at run time through the control
+endpoints under ``/_sandbox/``.
 
 Push side: like sipgate.io it POSTs the form-encoded, signed pushes of a
 simulated call (``newCall``, then ``answer`` and ``hangup`` to the URLs the
@@ -29,7 +31,7 @@ import argparse
 import asyncio
 import base64
 import binascii
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 import contextlib
 from dataclasses import asdict, dataclass, field
 import enum
@@ -38,6 +40,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.etree import ElementTree as ET
@@ -51,6 +54,9 @@ _LOGGER = logging.getLogger(__name__)
 
 MASTER_SIP_ID = "1234567"
 CALL_SCOPES = frozenset({"all", "sessions:write", "sessions:calls:write"})
+SMS_SEND_SCOPES = frozenset({"all", "sessions:write", "sessions:sms:write"})
+SMS_READ_SCOPES = frozenset({"all", "sms:read"})
+BALANCE_SCOPES = frozenset({"all", "balance:read"})
 DEVICE_SCOPES = frozenset({"all", "devices:read"})
 CONTACT_SCOPES = frozenset({"all", "contacts:read"})
 RTCM_READ_SCOPES = frozenset({"all", "rtcm:read"})
@@ -79,8 +85,9 @@ class SandboxToken:
 
 
 # Tokens the sandbox knows: a full one, one with ``sessions:calls:write``
-# only, one without ``sessions:calls:write`` and one of another user of the
-# account.
+# only, one without ``sessions:calls:write``, one of another user of the
+# account, and three full ones but for the balance, the SMS scopes, or
+# sending SMS.
 TOKEN = SandboxToken(
     "token-SANDB0",
     "5e0d7b1c-3f4a-4c2e-9b8d-1a2b3c4d5e6f",
@@ -94,6 +101,9 @@ TOKEN = SandboxToken(
             "contacts:read",
             "settings:sipgateio:read",
             "settings:sipgateio:write",
+            "sms:read",
+            "sessions:sms:write",
+            "balance:read",
         }
     ),
 )
@@ -115,7 +125,33 @@ TOKEN_OTHER_USER = SandboxToken(
     "w1",
     frozenset({"sessions:calls:write", "devices:read"}),
 )
-TOKENS = (TOKEN, TOKEN_NO_DEVICES, TOKEN_NO_CALLS, TOKEN_OTHER_USER)
+TOKEN_NO_BALANCE = SandboxToken(
+    "token-NOBAL0",
+    "7d6c5b4a-3928-4716-a5b4-c3d2e1f0a9b8",
+    "w0",
+    TOKEN.scopes - {"balance:read"},
+)
+TOKEN_NO_SMS = SandboxToken(
+    "token-NOSMS0",
+    "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+    "w0",
+    TOKEN.scopes - {"sms:read", "sessions:sms:write"},
+)
+TOKEN_NO_SMS_SEND = SandboxToken(
+    "token-NOSND0",
+    "8e9f0a1b-2c3d-4e5f-a6b7-c8d9e0f1a2b3",
+    "w0",
+    TOKEN.scopes - {"sessions:sms:write"},
+)
+TOKENS = (
+    TOKEN,
+    TOKEN_NO_DEVICES,
+    TOKEN_NO_CALLS,
+    TOKEN_OTHER_USER,
+    TOKEN_NO_BALANCE,
+    TOKEN_NO_SMS,
+    TOKEN_NO_SMS_SEND,
+)
 
 
 def _device(device_id: str, alias: str, device_type: str) -> dict[str, Any]:
@@ -141,6 +177,19 @@ DEVICES: dict[str, list[dict[str, Any]]] = {
 }
 # Phonelines each user may ring as a caller, besides the devices.
 PHONELINES = {"w0": {"p0"}, "w1": {"p1"}}
+# Each user's number: the ``to`` of a simulated incoming call (``DEFAULT_TO``)
+# and the caller id of the user's SMS extension.
+USER_NUMBERS = {"w0": "+4921199990", "w1": "+4921199991"}
+# Each user's SMS extensions, as ``GET /{userId}/sms`` lists them; like device
+# ids, their ids are unique in the account.
+SMS_EXTENSIONS: dict[str, list[dict[str, Any]]] = {
+    "w0": [
+        {"id": "s0", "alias": "SMS von Erika Mustermann", "callerId": "+4921199990"}
+    ],
+    "w1": [{"id": "s1", "alias": "SMS von Max Mustermann", "callerId": "+4921199991"}],
+}
+# How far ahead ``sendAt`` of ``POST /sessions/sms`` may be, in seconds.
+MAX_SEND_AHEAD = 30 * 24 * 60 * 60
 
 
 def _contact(
@@ -218,7 +267,7 @@ HANGUP_SCRIPTS = ("send", "drop", "on_delete")
 PUSH_TIMEOUT = 10.0
 # The parties of a simulated call unless a test names others.
 DEFAULT_FROM = "492111234567"
-DEFAULT_TO = "4921199990"
+DEFAULT_TO = USER_NUMBERS["w0"].removeprefix("+")
 DEFAULT_USERS = ("Erika Mustermann",)
 
 type CallState = Literal["ringing", "established", "ended"]
@@ -233,11 +282,11 @@ def _hex_id(length: int) -> str:
 class Scenario:
     """What the sandbox does besides answering like sipgate.
 
-    ``balance`` is in 1/10000 EUR as sipgate counts it; a call needs more than
-    zero. ``server_error`` answers every API request with that 5xx status,
-    ``rate_limit`` with 429 and that ``Retry-After``, ``drop_connection``
-    closes the connection without an answer, and ``delay`` waits that many
-    seconds before answering.
+    ``balance`` is in 1/10000 EUR as sipgate counts it (``GET /balance``
+    answers it); a call or an SMS needs more than zero. ``server_error``
+    answers every API request with that 5xx status, ``rate_limit`` with 429
+    and that ``Retry-After``, ``drop_connection`` closes the connection
+    without an answer, and ``delay`` waits that many seconds before answering.
     """
 
     balance: int = 35000
@@ -440,19 +489,23 @@ class _Signed(enum.Enum):
 class SipgateSandbox:
     """The simulator: its state, its records and its aiohttp application.
 
-    ``calls`` are the click-to-dial requests, ``push_calls`` the simulated
-    calls of the push side by call id, ``pushes`` every push sent, and
-    ``sipgateio`` the settings of ``/settings/sipgateio``.
+    ``calls`` are the click-to-dial requests, ``sms`` the bodies of the SMS
+    sent, ``push_calls`` the simulated calls of the push side by call id,
+    ``pushes`` every push sent, and ``sipgateio`` the settings of
+    ``/settings/sipgateio``. ``clock`` returns the time in epoch seconds that
+    ``sendAt`` of an SMS is checked against.
     """
 
     scenario: Scenario = field(default_factory=Scenario)
     requests: list[RecordedRequest] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    sms: list[dict[str, Any]] = field(default_factory=list)
     sipgateio: dict[str, Any] = field(
         default_factory=lambda: {**SIPGATEIO_DEFAULTS, "whitelist": []}
     )
     push_calls: dict[str, SimulatedCall] = field(default_factory=dict)
     pushes: list[SentPush] = field(default_factory=list)
+    clock: Callable[[], float] = field(default=time.time, repr=False)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
     _key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
@@ -468,6 +521,9 @@ class SipgateSandbox:
         app.router.add_delete("/v2/calls/{call_id}", self._hang_up)
         app.router.add_get("/v2/settings/sipgateio", self._get_sipgateio)
         app.router.add_put("/v2/settings/sipgateio", self._put_sipgateio)
+        app.router.add_get("/v2/{user_id}/sms", self._sms_extensions)
+        app.router.add_post("/v2/sessions/sms", self._send_sms)
+        app.router.add_get("/v2/balance", self._balance)
         app.router.add_get("/_sandbox/requests", self._control_requests)
         app.router.add_delete("/_sandbox/requests", self._control_clear)
         app.router.add_get("/_sandbox/scenario", self._control_scenario)
@@ -487,6 +543,7 @@ class SipgateSandbox:
         self.scenario = Scenario()
         self.requests.clear()
         self.calls.clear()
+        self.sms.clear()
         self.sipgateio = {**SIPGATEIO_DEFAULTS, "whitelist": []}
         for call in self.push_calls.values():
             call.end()
@@ -871,6 +928,34 @@ class SipgateSandbox:
         self.sipgateio = {name: body[name] for name in SIPGATEIO_DEFAULTS}
         return web.Response(status=204)
 
+    async def _sms_extensions(self, request: web.Request) -> web.Response:
+        """Answer ``GET /{userId}/sms``: the user's SMS extensions."""
+        token = self._authenticate(request)
+        user_id = request.match_info["user_id"]
+        if not token.scopes & SMS_READ_SCOPES or user_id != token.user:
+            raise _http_error(403, "FORBIDDEN", "Missing scope sms:read")
+        return web.json_response({"items": SMS_EXTENSIONS[user_id]})
+
+    async def _send_sms(self, request: web.Request) -> web.Response:
+        """Answer ``POST /sessions/sms``: 204 without body, the SMS recorded."""
+        if request.content_type != "application/json":
+            raise _http_error(415, "UNSUPPORTED_MEDIA_TYPE", "Use application/json")
+        token = self._authorize(request, SMS_SEND_SCOPES, "sessions:sms:write")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _http_error(400, "INVALID_JSON", "Body is not JSON") from None
+        _check_sms(body, token.user, self.clock())
+        if self.scenario.balance <= 0:
+            raise _http_error(402, "INSUFFICIENT_FUNDS", "Insufficient funds")
+        self.sms.append(body)
+        return web.Response(status=204)
+
+    async def _balance(self, request: web.Request) -> web.Response:
+        """Answer ``GET /balance`` with the scenario's balance."""
+        self._authorize(request, BALANCE_SCOPES, "balance:read")
+        return web.json_response({"amount": self.scenario.balance, "currency": "EUR"})
+
     async def _control_requests(self, request: web.Request) -> web.Response:
         """Return the recorded API requests."""
         return web.json_response([asdict(r) for r in self.requests])
@@ -1068,6 +1153,36 @@ def _check_call(body: Any, user: str) -> None:
     if "callerId" in body and not _NUMBER.fullmatch(body["callerId"]):
         raise _http_error(400, "PARAMETER_INVALID", "Invalid callerId")
     _check_parties(body, user)
+
+
+def _check_sms(body: Any, user: str, now: float) -> None:
+    """Refuse an SMS body the way sipgate does (400, or 403 for ``smsId``).
+
+    ``sendAt``, when there, is whole epoch seconds after ``now`` and at most
+    ``MAX_SEND_AHEAD`` later.
+    """
+    if not isinstance(body, dict):
+        raise _http_error(400, "INVALID_JSON", "Body is not an object")
+    for name in ("smsId", "recipient", "message"):
+        value = body.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise _http_error(400, "PARAMETER_INVALID", f"{name} is empty")
+    if not _NUMBER.fullmatch(body["recipient"]):
+        raise _http_error(
+            400, "PARAMETER_INVALID", "User supplied invalid recipient number"
+        )
+    send_at = body.get("sendAt")
+    if send_at is not None:
+        if type(send_at) is not int:
+            raise _http_error(400, "PARAMETER_INVALID", "sendAt is not whole seconds")
+        if send_at <= now:
+            raise _http_error(400, "PARAMETER_INVALID", "sendAt is in the past")
+        if send_at > now + MAX_SEND_AHEAD:
+            raise _http_error(
+                400, "PARAMETER_INVALID", "sendAt is more than 30 days ahead"
+            )
+    if body["smsId"] not in {sms["id"] for sms in SMS_EXTENSIONS[user]}:
+        raise _http_error(403, "FORBIDDEN", "SMS extension not allowed")
 
 
 def _check_parties(body: dict[str, Any], user: str) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from custom_components.sipgate.api import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
+    Balance,
     Device,
     Phoneline,
     SipgateAuthenticationError,
@@ -28,12 +30,16 @@ from custom_components.sipgate.api import (
     SipgateResponseError,
     SipgateServerError,
     SipgateTimeoutError,
+    SmsExtension,
     UserInfo,
 )
 from sipgate_lab.sandbox import (
     TOKEN,
+    TOKEN_NO_BALANCE,
     TOKEN_NO_CALLS,
     TOKEN_NO_DEVICES,
+    TOKEN_NO_SMS,
+    TOKEN_NO_SMS_SEND,
     SandboxToken,
     SipgateSandbox,
 )
@@ -526,9 +532,15 @@ async def test_hangup_answers(canned: Canned) -> None:
     with pytest.raises(SipgateClientError) as excinfo:
         await client.async_hangup_call("ABC")
     assert excinfo.value.status == 405
-    client = await canned(web.Response(status=202))
-    with pytest.raises(SipgateResponseError):
+    client = await canned(web.Response(status=202, text="queued"))
+    assert await client.async_hangup_call("ABC") is True
+    client = await canned(web.Response(status=299))
+    assert await client.async_hangup_call("ABC") is True
+    client = await canned(web.Response(status=300))
+    with pytest.raises(SipgateResponseError) as response_error:
         await client.async_hangup_call("ABC")
+    assert response_error.value.status == 300
+    assert str(response_error.value) == "sipgate answered DELETE /calls/ABC with 300"
 
 
 async def test_active_calls(
@@ -641,3 +653,310 @@ async def test_sipgateio_settings_defaults(canned: Canned) -> None:
     client = await canned(web.json_response(["x"]))
     with pytest.raises(SipgateResponseError, match=r"Unexpected sipgate\.io settings"):
         await client.async_get_sipgateio_settings()
+
+
+async def test_sms_extensions(
+    make_client: ClientFactory, sandbox: SipgateSandbox
+) -> None:
+    """The user's SMS extensions come back with alias and caller id."""
+    extensions = await make_client().async_get_sms_extensions("w0")
+    assert extensions == [
+        SmsExtension(id="s0", alias="SMS von Erika Mustermann", caller_id="+4921199990")
+    ]
+    (request,) = sandbox.requests
+    assert (request.method, request.path, request.body) == ("GET", "/v2/w0/sms", "")
+    assert request.headers["Authorization"] == TOKEN.authorization
+
+
+@pytest.mark.parametrize(
+    ("token", "user_id"),
+    [(TOKEN_NO_SMS, "w0"), (TOKEN_NO_DEVICES, "w0"), (TOKEN, "w1")],
+)
+async def test_sms_extensions_forbidden(
+    make_client: ClientFactory, token: SandboxToken, user_id: str
+) -> None:
+    """Without sms:read, or for another user, the list gets 403."""
+    with pytest.raises(SipgateForbiddenError) as excinfo:
+        await make_client(token).async_get_sms_extensions(user_id)
+    assert excinfo.value.status == 403
+    assert str(excinfo.value) == f"sipgate answered GET /{user_id}/sms with 403"
+
+
+async def test_sms_extensions_without_optional_fields(canned: Canned) -> None:
+    """The alias falls back to the id, the caller id to empty."""
+    client = await canned(
+        web.json_response(
+            {
+                "items": [
+                    {"id": "s3"},
+                    {"id": "s4", "alias": "", "callerId": None},
+                    {"id": "s5", "alias": "Büro", "callerId": "+49211555"},
+                ]
+            }
+        )
+    )
+    assert await client.async_get_sms_extensions("w0") == [
+        SmsExtension(id="s3", alias="s3", caller_id=""),
+        SmsExtension(id="s4", alias="s4", caller_id=""),
+        SmsExtension(id="s5", alias="Büro", caller_id="+49211555"),
+    ]
+    client = await canned(web.json_response({"items": []}))
+    assert await client.async_get_sms_extensions("w0") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"data": []}, "KeyError('items')"),
+        ({"items": [{"alias": "SMS"}]}, "KeyError('id')"),
+        ({"items": [{"id": ""}]}, "TypeError('id is not a non-empty string')"),
+        ({"items": [{"id": 0}]}, "TypeError('id is not a non-empty string')"),
+        (
+            {"items": ["s0"]},
+            "TypeError(\"string indices must be integers, not 'str'\")",
+        ),
+        ({"items": None}, "TypeError(\"'NoneType' object is not iterable\")"),
+        ([], "TypeError('list indices must be integers or slices, not str')"),
+    ],
+)
+async def test_sms_extensions_malformed(canned: Canned, body: Any, reason: str) -> None:
+    """An SMS extension list the client cannot read is a response error."""
+    client = await canned(web.json_response(body))
+    with pytest.raises(SipgateResponseError) as excinfo:
+        await client.async_get_sms_extensions("w0")
+    assert excinfo.value.status == 200
+    assert str(excinfo.value) == f"Unexpected SMS extension list from sipgate: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (35000, Decimal("3.5")),
+        (12345, Decimal("1.2345")),
+        (1, Decimal("0.0001")),
+        (0, Decimal(0)),
+        (-2500, Decimal("-0.25")),
+        (123456789012, Decimal("12345678.9012")),
+    ],
+)
+async def test_balance(
+    make_client: ClientFactory,
+    sandbox: SipgateSandbox,
+    amount: int,
+    expected: Decimal,
+) -> None:
+    """The balance is the amount in 1/10,000 of the currency, as a Decimal."""
+    sandbox.scenario.balance = amount
+    balance = await make_client().async_get_balance()
+    assert balance == Balance(amount=expected, currency="EUR")
+    assert type(balance.amount) is Decimal
+    (request,) = sandbox.requests
+    assert (request.method, request.path, request.body) == ("GET", "/v2/balance", "")
+    assert request.headers["Authorization"] == TOKEN.authorization
+
+
+async def test_default_balance(make_client: ClientFactory) -> None:
+    """The sandbox's default balance is 3.50 EUR."""
+    balance = await make_client().async_get_balance()
+    assert (balance.amount, balance.currency) == (Decimal("3.50"), "EUR")
+    assert str(balance.amount) == "3.5"
+
+
+@pytest.mark.parametrize("token", [TOKEN_NO_BALANCE, TOKEN_NO_DEVICES])
+async def test_balance_without_scope(
+    make_client: ClientFactory, token: SandboxToken
+) -> None:
+    """A token without balance:read gets 403."""
+    with pytest.raises(SipgateForbiddenError) as excinfo:
+        await make_client(token).async_get_balance()
+    assert excinfo.value.status == 403
+    assert str(excinfo.value) == "sipgate answered GET /balance with 403"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"amount": True, "currency": "EUR"}, "amount is not a whole number"),
+        ({"amount": 3.5, "currency": "EUR"}, "amount is not a whole number"),
+        ({"amount": 35000.0, "currency": "EUR"}, "amount is not a whole number"),
+        ({"amount": "35000", "currency": "EUR"}, "amount is not a whole number"),
+        ({"amount": None, "currency": "EUR"}, "amount is not a whole number"),
+        ({"amount": 35000, "currency": ""}, "currency is not a non-empty string"),
+        ({"amount": 35000, "currency": None}, "currency is not a non-empty string"),
+    ],
+)
+async def test_balance_wrong_types(canned: Canned, body: Any, reason: str) -> None:
+    """Booleans, non-integers and an empty currency are refused."""
+    client = await canned(web.json_response(body))
+    with pytest.raises(SipgateResponseError) as excinfo:
+        await client.async_get_balance()
+    assert excinfo.value.status == 200
+    assert (
+        str(excinfo.value) == f"Unexpected balance from sipgate: TypeError('{reason}')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"currency": "EUR"}, "KeyError('amount')"),
+        ({"amount": 35000}, "KeyError('currency')"),
+        (
+            [35000, "EUR"],
+            "TypeError('list indices must be integers or slices, not str')",
+        ),
+        (None, "TypeError(\"'NoneType' object is not subscriptable\")"),
+    ],
+)
+async def test_balance_malformed(canned: Canned, body: Any, reason: str) -> None:
+    """A balance the client cannot read is a response error saying why."""
+    client = await canned(web.json_response(body))
+    with pytest.raises(SipgateResponseError) as excinfo:
+        await client.async_get_balance()
+    assert str(excinfo.value) == f"Unexpected balance from sipgate: {reason}"
+
+
+async def test_balance_not_json(canned: Canned) -> None:
+    """A balance that is not JSON is a response error."""
+    client = await canned(web.Response(text="3,50 EUR"))
+    with pytest.raises(SipgateResponseError) as excinfo:
+        await client.async_get_balance()
+    assert str(excinfo.value) == (
+        "sipgate answered GET /balance with a body that is not JSON"
+    )
+
+
+async def test_send_sms(make_client: ClientFactory, sandbox: SipgateSandbox) -> None:
+    """An SMS is one JSON POST with Basic auth; no sendAt unless given."""
+    await make_client().async_send_sms(
+        sms_id="s0", recipient="+4915799912345", message="Grüße aus Düsseldorf 👋"
+    )
+    sent = {
+        "smsId": "s0",
+        "recipient": "+4915799912345",
+        "message": "Grüße aus Düsseldorf 👋",
+    }
+    (request,) = sandbox.requests
+    assert (request.method, request.path) == ("POST", "/v2/sessions/sms")
+    assert request.json == sent
+    assert request.headers["Authorization"] == TOKEN.authorization
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Accept"] == "application/json"
+    assert sandbox.sms == [sent]
+
+
+async def test_send_sms_at(make_client: ClientFactory, sandbox: SipgateSandbox) -> None:
+    """SendAt is sent as given, in epoch seconds."""
+    sandbox.clock = lambda: 1_800_000_000.5
+    await make_client().async_send_sms(
+        sms_id="s0", recipient="0211123456", message="Later", send_at=1_800_000_060
+    )
+    assert sandbox.requests[0].json == {
+        "smsId": "s0",
+        "recipient": "0211123456",
+        "message": "Later",
+        "sendAt": 1_800_000_060,
+    }
+    assert len(sandbox.sms) == 1
+
+
+async def _sms(client: SipgateClient, **kwargs: Any) -> None:
+    await client.async_send_sms(
+        **{"sms_id": "s0", "recipient": "+4915799912345", "message": "Hi", **kwargs}
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "scenario", "sms", "error", "status"),
+    [
+        (TOKEN, {}, {"message": " "}, SipgateBadRequestError, 400),
+        (TOKEN, {}, {"recipient": "Klaus"}, SipgateBadRequestError, 400),
+        (TOKEN, {}, {"send_at": 1}, SipgateBadRequestError, 400),
+        (TOKEN, {"token_valid": False}, {}, SipgateAuthenticationError, 401),
+        (TOKEN, {"balance": 0}, {}, SipgateInsufficientFundsError, 402),
+        (TOKEN, {}, {"sms_id": "s1"}, SipgateForbiddenError, 403),
+        (TOKEN_NO_SMS_SEND, {}, {}, SipgateForbiddenError, 403),
+        (TOKEN_NO_SMS, {}, {}, SipgateForbiddenError, 403),
+        (TOKEN, {"rate_limit": 30}, {}, SipgateRateLimitError, 429),
+        (TOKEN, {"server_error": 503}, {}, SipgateServerError, 503),
+        (TOKEN, {"server_error": 500}, {}, SipgateServerError, 500),
+    ],
+)
+async def test_send_sms_errors(
+    make_client: ClientFactory,
+    sandbox: SipgateSandbox,
+    token: SandboxToken,
+    scenario: dict[str, Any],
+    sms: dict[str, Any],
+    error: type[SipgateError],
+    status: int,
+) -> None:
+    """Each failure class has its own error carrying the status; no retry."""
+    for name, value in scenario.items():
+        setattr(sandbox.scenario, name, value)
+    with pytest.raises(error) as excinfo:
+        await _sms(make_client(token), **sms)
+    assert type(excinfo.value) is error
+    assert excinfo.value.status == status
+    assert str(excinfo.value) == f"sipgate answered POST /sessions/sms with {status}"
+    assert len(sandbox.requests_to("POST", "/v2/sessions/sms")) == 1
+    assert len(sandbox.requests) == 1
+    assert sandbox.sms == []
+
+
+async def test_send_sms_connection_lost(
+    make_client: ClientFactory, sandbox: SipgateSandbox
+) -> None:
+    """A connection closed after the request: sent, no answer; no retry."""
+    sandbox.scenario.drop_connection = True
+    with pytest.raises(SipgateNoAnswerError) as excinfo:
+        await _sms(make_client())
+    assert type(excinfo.value) is SipgateNoAnswerError
+    assert excinfo.value.status is None
+    assert str(excinfo.value) == (
+        "No answer from sipgate to POST /sessions/sms: ServerDisconnectedError"
+    )
+    assert len(sandbox.requests) == 1
+
+
+async def test_send_sms_timeout(
+    make_client: ClientFactory, sandbox: SipgateSandbox
+) -> None:
+    """No answer within the timeout: sent once, may have been sent on."""
+    sandbox.scenario.delay = 2
+    with pytest.raises(SipgateTimeoutError) as excinfo:
+        await _sms(make_client(timeout=0.05))
+    assert excinfo.value.status is None
+    assert str(excinfo.value) == (
+        "sipgate did not answer POST /sessions/sms within 0.05 s"
+    )
+    assert len(sandbox.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        web.Response(status=200, text="not json"),
+        web.json_response({"id": "x"}, status=201),
+        web.Response(status=202),
+        web.Response(status=204),
+    ],
+)
+async def test_send_sms_any_success(canned: Canned, response: web.Response) -> None:
+    """Any 2xx is success (no error raised); the answer is not read."""
+    client = await canned(response)
+    await _sms(client)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(302, SipgateResponseError), (415, SipgateClientError)]
+)
+async def test_send_sms_other_statuses(
+    canned: Canned, status: int, error: type[SipgateError]
+) -> None:
+    """A redirect is not success; another 4xx is a client error."""
+    client = await canned(web.Response(status=status, headers={"Location": "/"}))
+    with pytest.raises(error) as excinfo:
+        await _sms(client)
+    assert type(excinfo.value) is error
+    assert excinfo.value.status == status

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,10 +21,18 @@ import pytest
 from sipgate_lab import sandbox as sandbox_module
 from sipgate_lab.sandbox import (
     CONTACTS,
+    DEFAULT_TO,
     HANGUP_CAUSES,
     MASTER_SIP_ID,
+    MAX_SEND_AHEAD,
     TOKEN,
+    TOKEN_NO_BALANCE,
+    TOKEN_NO_CALLS,
     TOKEN_NO_DEVICES,
+    TOKEN_NO_SMS,
+    TOKEN_NO_SMS_SEND,
+    TOKEN_OTHER_USER,
+    TOKENS,
     SandboxToken,
     Scenario,
     SimulatedCall,
@@ -37,6 +46,9 @@ SETTINGS = {
     "whitelist": ["w0", "g1"],
 }
 WRONG_TOKEN = SandboxToken("token-SANDB0", "wrong", "w0", frozenset())
+SMS = {"smsId": "s0", "recipient": "+4915799912345", "message": "Hallo Klaus"}
+# The sandbox's clock in the SMS tests (sendAt is checked against it).
+NOW = 1_800_000_000
 PUSH_HEADERS = {
     "content-type": "application/x-www-form-urlencoded; charset=UTF-8",
     "user-agent": "sipgate.io",
@@ -242,6 +254,9 @@ ENDPOINTS = [
     ("DELETE", "/v2/calls/0123456789ABCDEF", None, "rtcm:write"),
     ("GET", "/v2/settings/sipgateio", None, "settings:sipgateio:read"),
     ("PUT", "/v2/settings/sipgateio", SETTINGS, "settings:sipgateio:write"),
+    ("GET", "/v2/w0/sms", None, "sms:read"),
+    ("POST", "/v2/sessions/sms", SMS, "sessions:sms:write"),
+    ("GET", "/v2/balance", None, "balance:read"),
 ]
 
 
@@ -255,8 +270,31 @@ def test_token_scopes() -> None:
         "contacts:read",
         "settings:sipgateio:read",
         "settings:sipgateio:write",
+        "sms:read",
+        "sessions:sms:write",
+        "balance:read",
     }
     assert TOKEN_NO_DEVICES.scopes == {"sessions:calls:write"}
+    assert TOKEN_NO_CALLS.scopes == {"devices:read"}
+    assert TOKEN_OTHER_USER.scopes == {"sessions:calls:write", "devices:read"}
+
+
+def test_tokens_without_the_sms_and_balance_scopes() -> None:
+    """Three tokens of w0 are full but for the balance, SMS or sending SMS."""
+    assert TOKEN.scopes - TOKEN_NO_BALANCE.scopes == {"balance:read"}
+    assert TOKEN.scopes - TOKEN_NO_SMS.scopes == {"sms:read", "sessions:sms:write"}
+    assert TOKEN.scopes - TOKEN_NO_SMS_SEND.scopes == {"sessions:sms:write"}
+    restricted = (TOKEN_NO_BALANCE, TOKEN_NO_SMS, TOKEN_NO_SMS_SEND)
+    assert all(token.scopes < TOKEN.scopes for token in restricted)
+    assert all(token.user == "w0" for token in restricted)
+    assert [token.token_id for token in restricted] == [
+        "token-NOBAL0",
+        "token-NOSMS0",
+        "token-NOSND0",
+    ]
+    assert all(token in TOKENS for token in restricted)
+    assert len({token.token_id for token in TOKENS}) == len(TOKENS) == 7
+    assert len({token.token for token in TOKENS}) == 7
 
 
 @pytest.mark.parametrize(("method", "path", "body", "scope"), ENDPOINTS)
@@ -269,6 +307,7 @@ async def test_new_endpoints_refuse_without_scope_or_token(
     scope: str,
 ) -> None:
     """403 without the scope, 401 for a wrong token; both are recorded."""
+    sandbox.clock = lambda: NOW
     assert await http(method, path, token=TOKEN_NO_DEVICES, json=body) == (
         403,
         {"name": "FORBIDDEN", "message": f"Missing scope {scope}"},
@@ -280,6 +319,7 @@ async def test_new_endpoints_refuse_without_scope_or_token(
     assert status == 401
     assert len(sandbox.requests_to(method, path)) == 3
     assert sandbox.sipgateio["incomingUrl"] == ""
+    assert sandbox.sms == []
 
 
 async def test_scope_all_opens_every_new_endpoint(
@@ -295,7 +335,7 @@ async def test_scope_all_opens_every_new_endpoint(
         for method, path, body, _ in ENDPOINTS
     ]
     # The DELETE reaches the lookup of the (unknown) call.
-    assert statuses == [200, 200, 404, 200, 204]
+    assert statuses == [200, 200, 404, 200, 204, 200, 204, 200]
 
 
 # --- GET /contacts ---------------------------------------------------------------
@@ -1059,3 +1099,392 @@ async def test_reset_forgets_push_calls_but_keeps_the_key(
     assert sandbox.push_public_key_pem == key
     assert running.state == "ended"
     assert receiver.paths == ["/both", "/answer", "/hangup", "/both", "/answer"]
+
+
+# --- SMS and balance -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "method", "path", "body", "status"),
+    [
+        (TOKEN, "GET", "/v2/w0/sms", None, 200),
+        (TOKEN, "POST", "/v2/sessions/sms", SMS, 204),
+        (TOKEN, "GET", "/v2/balance", None, 200),
+        (TOKEN_NO_BALANCE, "GET", "/v2/w0/sms", None, 200),
+        (TOKEN_NO_BALANCE, "POST", "/v2/sessions/sms", SMS, 204),
+        (TOKEN_NO_BALANCE, "GET", "/v2/balance", None, 403),
+        (TOKEN_NO_SMS, "GET", "/v2/w0/sms", None, 403),
+        (TOKEN_NO_SMS, "POST", "/v2/sessions/sms", SMS, 403),
+        (TOKEN_NO_SMS, "GET", "/v2/balance", None, 200),
+        (TOKEN_NO_SMS_SEND, "GET", "/v2/w0/sms", None, 200),
+        (TOKEN_NO_SMS_SEND, "POST", "/v2/sessions/sms", SMS, 403),
+        (TOKEN_NO_SMS_SEND, "GET", "/v2/balance", None, 200),
+        (TOKEN_NO_CALLS, "POST", "/v2/sessions/sms", SMS, 403),
+        (TOKEN_OTHER_USER, "GET", "/v2/w1/sms", None, 403),
+        (TOKEN_OTHER_USER, "GET", "/v2/balance", None, 403),
+    ],
+)
+async def test_sms_and_balance_scopes_per_token(
+    http: Any,
+    sandbox: SipgateSandbox,
+    token: SandboxToken,
+    method: str,
+    path: str,
+    body: Any,
+    status: int,
+) -> None:
+    """The full token (scripts/develop, the end-to-end tests) may do it all."""
+    sandbox.clock = lambda: NOW
+    assert (await http(method, path, token=token, json=body))[0] == status
+    assert len(sandbox.requests_to(method, path)) == 1
+
+
+async def test_sms_extensions(http: Any, sandbox: SipgateSandbox) -> None:
+    """GET /{userId}/sms lists the user's SMS extension with the user's number."""
+    assert await http("GET", "/v2/w0/sms") == (
+        200,
+        {
+            "items": [
+                {
+                    "id": "s0",
+                    "alias": "SMS von Erika Mustermann",
+                    "callerId": "+4921199990",
+                }
+            ]
+        },
+        "application/json",
+    )
+    # The caller id is the number simulated incoming calls go to.
+    assert DEFAULT_TO == "4921199990"
+    (request,) = sandbox.requests
+    assert (request.method, request.path, request.body, request.json) == (
+        "GET",
+        "/v2/w0/sms",
+        "",
+        None,
+    )
+    assert request.headers["Authorization"] == TOKEN.authorization
+
+
+async def test_sms_extensions_of_another_user(
+    http: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's list is 403, even with ``all``; each user has their own."""
+    assert await http("GET", "/v2/w1/sms") == (
+        403,
+        {"name": "FORBIDDEN", "message": "Missing scope sms:read"},
+        "application/json",
+    )
+    max_all = SandboxToken(
+        "token-ALL001", "33333333-4444-4555-8666-777777777777", "w1", frozenset({"all"})
+    )
+    monkeypatch.setattr(sandbox_module, "TOKENS", (max_all,))
+    assert (await http("GET", "/v2/w0/sms", token=max_all))[0] == 403
+    assert (await http("GET", "/v2/w1/sms", token=max_all))[1] == {
+        "items": [
+            {"id": "s1", "alias": "SMS von Max Mustermann", "callerId": "+4921199991"}
+        ]
+    }
+
+
+@pytest.mark.parametrize("amount", [35000, 0, -120, 123456789])
+async def test_balance(
+    http: Any, sandbox: SipgateSandbox, control: Any, amount: int
+) -> None:
+    """GET /balance answers the scenario's balance in EUR (default 3.50)."""
+    assert await http("GET", "/v2/balance") == (
+        200,
+        {"amount": 35000, "currency": "EUR"},
+        "application/json",
+    )
+    assert (await control(json.dumps({"balance": amount})))[0] == 200
+    assert (await http("GET", "/v2/balance"))[1] == {
+        "amount": amount,
+        "currency": "EUR",
+    }
+    assert [(r.method, r.path) for r in sandbox.requests] == [
+        ("GET", "/v2/balance"),
+        ("GET", "/v2/balance"),
+    ]
+    assert Scenario().balance == 35000
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"sendAt": NOW + 1},
+        {"sendAt": NOW + MAX_SEND_AHEAD},
+        {"sendAt": None},
+        {"recipient": "004915799912345"},
+        {"recipient": "0211123456"},
+        {"smsId": "s0", "message": "x" * 500},
+    ],
+)
+async def test_send_sms(
+    http: Any, sandbox: SipgateSandbox, extra: dict[str, Any]
+) -> None:
+    """A valid SMS gets 204 without body and is kept and recorded."""
+    sandbox.clock = lambda: NOW
+    body = {**SMS, **extra}
+    assert await http("POST", "/v2/sessions/sms", json=body) == (
+        204,
+        None,
+        "application/octet-stream",
+    )
+    assert sandbox.sms == [body]
+    (request,) = sandbox.requests_to("POST", "/v2/sessions/sms")
+    assert request.json == body
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Authorization"] == TOKEN.authorization
+    assert MAX_SEND_AHEAD == 30 * 24 * 3600
+
+
+async def test_send_sms_is_recorded_for_the_control_endpoint(http: Any) -> None:
+    """GET /_sandbox/requests lists the SMS request with its JSON body."""
+    assert (await http("POST", "/v2/sessions/sms", json=SMS))[0] == 204
+    status, recorded, _ = await http("GET", "/_sandbox/requests")
+    assert status == 200
+    (request,) = recorded
+    assert (request["method"], request["path"], request["json"]) == (
+        "POST",
+        "/v2/sessions/sms",
+        SMS,
+    )
+    assert json.loads(request["body"]) == SMS
+    assert request["headers"]["Authorization"] == TOKEN.authorization
+
+
+def test_send_sms_uses_the_time_by_default() -> None:
+    """Without a test clock, sendAt is checked against the real time."""
+    assert SipgateSandbox().clock is time.time
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({**SMS, "message": ""}, "message is empty"),
+        ({**SMS, "message": " \n "}, "message is empty"),
+        ({**SMS, "message": 5}, "message is empty"),
+        ({"smsId": "s0", "recipient": "+4915799912345"}, "message is empty"),
+        ({"recipient": "+4915799912345", "message": "Hi"}, "smsId is empty"),
+        ({**SMS, "smsId": ""}, "smsId is empty"),
+        ({**SMS, "smsId": 0}, "smsId is empty"),
+        ({"smsId": "s0", "message": "Hi"}, "recipient is empty"),
+        ({**SMS, "recipient": " "}, "recipient is empty"),
+        ({**SMS, "recipient": 4915799912345}, "recipient is empty"),
+        ({**SMS, "recipient": "Klaus"}, "User supplied invalid recipient number"),
+        (
+            {**SMS, "recipient": "+49 157 99912345"},
+            "User supplied invalid recipient number",
+        ),
+        ({**SMS, "recipient": "12"}, "User supplied invalid recipient number"),
+        ({**SMS, "sendAt": str(NOW + 60)}, "sendAt is not whole seconds"),
+        ({**SMS, "sendAt": NOW + 60.5}, "sendAt is not whole seconds"),
+        ({**SMS, "sendAt": True}, "sendAt is not whole seconds"),
+        ({**SMS, "sendAt": NOW}, "sendAt is in the past"),
+        ({**SMS, "sendAt": NOW - 1}, "sendAt is in the past"),
+        ({**SMS, "sendAt": 0}, "sendAt is in the past"),
+        (
+            {**SMS, "sendAt": NOW + MAX_SEND_AHEAD + 1},
+            "sendAt is more than 30 days ahead",
+        ),
+    ],
+)
+async def test_send_sms_refuses_wrong_input(
+    http: Any, sandbox: SipgateSandbox, body: Any, error: str
+) -> None:
+    """A missing or wrong field gets 400 in sipgate's form; nothing is sent."""
+    sandbox.clock = lambda: NOW
+    assert await http("POST", "/v2/sessions/sms", json=body) == (
+        400,
+        {"name": "PARAMETER_INVALID", "message": error},
+        "application/json",
+    )
+    assert sandbox.sms == []
+    assert len(sandbox.requests_to("POST", "/v2/sessions/sms")) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (json.dumps([SMS]), "Body is not an object"),
+        ("null", "Body is not an object"),
+        ('"Hallo"', "Body is not an object"),
+        ("smsId=s0", "Body is not JSON"),
+        ("", "Body is not JSON"),
+    ],
+)
+async def test_send_sms_refuses_a_body_that_is_no_object(
+    http: Any, sandbox: SipgateSandbox, body: str, error: str
+) -> None:
+    """A JSON body that is not a JSON object gets 400 INVALID_JSON."""
+    data = aiohttp.BytesPayload(body.encode(), content_type="application/json")
+    assert await http("POST", "/v2/sessions/sms", data=data) == (
+        400,
+        {"name": "INVALID_JSON", "message": error},
+        "application/json",
+    )
+    assert sandbox.sms == []
+
+
+async def test_send_sms_needs_json(http: Any, sandbox: SipgateSandbox) -> None:
+    """Another content type gets 415 before the token is looked at."""
+    assert await http(
+        "POST", "/v2/sessions/sms", token=WRONG_TOKEN, data="smsId=s0"
+    ) == (
+        415,
+        {"name": "UNSUPPORTED_MEDIA_TYPE", "message": "Use application/json"},
+        "application/json",
+    )
+    assert sandbox.sms == []
+    assert len(sandbox.requests_to("POST", "/v2/sessions/sms")) == 1
+
+
+@pytest.mark.parametrize("sms_id", ["s1", "s9", "e0", "p0", "S0"])
+async def test_send_sms_from_an_extension_not_the_users(
+    http: Any, sandbox: SipgateSandbox, sms_id: str
+) -> None:
+    """An smsId that is not one of the user's SMS extensions gets 403."""
+    assert await http("POST", "/v2/sessions/sms", json={**SMS, "smsId": sms_id}) == (
+        403,
+        {"name": "FORBIDDEN", "message": "SMS extension not allowed"},
+        "application/json",
+    )
+    assert sandbox.sms == []
+
+
+async def test_send_sms_of_the_other_user(
+    http: Any, sandbox: SipgateSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """W1 sends from s1 but not from s0; ``sessions:write`` counts too."""
+    sender = SandboxToken(
+        "token-SES001",
+        "44444444-5555-4666-8777-888888888888",
+        "w1",
+        frozenset({"sessions:write"}),
+    )
+    monkeypatch.setattr(sandbox_module, "TOKENS", (sender,))
+    assert (await http("POST", "/v2/sessions/sms", token=sender, json=SMS))[0] == 403
+    other = {**SMS, "smsId": "s1"}
+    assert (await http("POST", "/v2/sessions/sms", token=sender, json=other))[0] == 204
+    assert sandbox.sms == [other]
+
+
+@pytest.mark.parametrize(("balance", "status"), [(0, 402), (-1, 402), (1, 204)])
+async def test_send_sms_needs_balance(
+    http: Any, sandbox: SipgateSandbox, balance: int, status: int
+) -> None:
+    """At a balance of 0 or less an SMS gets 402, as a call does."""
+    sandbox.scenario.balance = balance
+    sms_status, answer, _ = await http("POST", "/v2/sessions/sms", json=SMS)
+    call_status, _, _ = await http(
+        "POST",
+        "/v2/sessions/calls",
+        json={"caller": "e0", "callee": "+4915799912345"},
+    )
+    assert sms_status == status
+    assert call_status == (402 if status == 402 else 200)
+    if status == 402:
+        assert answer == {"name": "INSUFFICIENT_FUNDS", "message": "Insufficient funds"}
+        assert sandbox.sms == []
+    else:
+        assert sandbox.sms == [SMS]
+
+
+async def test_send_sms_checks_before_the_balance(
+    http: Any, sandbox: SipgateSandbox
+) -> None:
+    """Without balance, a wrong body is 400 and another's smsId 403 first."""
+    sandbox.scenario.balance = 0
+    wrong = [{**SMS, "message": ""}, {**SMS, "smsId": "s1"}]
+    assert [(await http("POST", "/v2/sessions/sms", json=b))[0] for b in wrong] == [
+        400,
+        403,
+    ]
+
+
+async def test_reset_forgets_sms(http: Any, sandbox: SipgateSandbox) -> None:
+    """Reset forgets the SMS sent and restores the default balance."""
+    sandbox.scenario.balance = 10
+    assert (await http("POST", "/v2/sessions/sms", json=SMS))[0] == 204
+    assert sandbox.sms == [SMS]
+    assert (await http("POST", "/_sandbox/reset"))[0] == 200
+    assert sandbox.sms == []
+    assert (await http("GET", "/v2/balance"))[1]["amount"] == 35000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/v2/w0/sms", 405),
+        ("POST", "/v2/balance", 405),
+        ("DELETE", "/v2/sessions/sms", 405),
+    ],
+)
+async def test_sms_and_balance_wrong_methods(
+    http: Any, method: str, path: str, status: int
+) -> None:
+    """Other methods than those served get 405."""
+    assert (await http(method, path))[0] == status
+
+
+# --- POST /sessions/calls refusals (compared with those of /sessions/sms) ----------
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ("[]", 400, ("INVALID_JSON", "Body is not an object")),
+        ("caller=e0", 400, ("INVALID_JSON", "Body is not JSON")),
+        (
+            '{"caller": "e0", "callee": "+49211123456", "callerId": "anonym"}',
+            400,
+            ("PARAMETER_INVALID", "Invalid callerId"),
+        ),
+        (
+            '{"caller": "Erika", "callee": "+49211123456"}',
+            400,
+            ("PARAMETER_INVALID", "User supplied invalid caller number"),
+        ),
+        (
+            '{"caller": "+49211555", "callee": "+49211123456"}',
+            400,
+            ("PARAMETER_INVALID", "DeviceId is required if caller is a phone number"),
+        ),
+        (
+            '{"caller": "p0", "callee": "+49211123456", "deviceId": "e1"}',
+            403,
+            ("FORBIDDEN", "Device not allowed"),
+        ),
+    ],
+)
+async def test_new_call_refusals(
+    http: Any, sandbox: SipgateSandbox, body: str, status: int, error: tuple[str, str]
+) -> None:
+    """Click-to-dial refuses what sipgate refuses; nothing is dialled."""
+    data = aiohttp.BytesPayload(body.encode(), content_type="application/json")
+    assert await http("POST", "/v2/sessions/calls", data=data) == (
+        status,
+        {"name": error[0], "message": error[1]},
+        "application/json",
+    )
+    assert sandbox.calls == []
+
+
+async def test_new_call_needs_json(http: Any, sandbox: SipgateSandbox) -> None:
+    """Click-to-dial without a JSON content type gets 415."""
+    status, answer, _ = await http("POST", "/v2/sessions/calls", data="caller=e0")
+    assert (status, answer["name"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert sandbox.calls == []
+
+
+async def test_control_forgets_requests(http: Any, sandbox: SipgateSandbox) -> None:
+    """DELETE /_sandbox/requests forgets the recorded requests only."""
+    sandbox.scenario.balance = 5
+    assert (await http("GET", "/v2/balance"))[0] == 200
+    assert len(sandbox.requests) == 1
+    assert await http("DELETE", "/_sandbox/requests") == (200, [], "application/json")
+    assert sandbox.requests == []
+    assert (await http("GET", "/_sandbox/requests"))[1] == []
+    assert sandbox.scenario.balance == 5

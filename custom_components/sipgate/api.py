@@ -7,6 +7,7 @@ the aiohttp session; the client never creates one.
 
 import base64
 from dataclasses import dataclass
+from decimal import Decimal
 from http import HTTPStatus
 import json
 import re
@@ -19,7 +20,8 @@ DEFAULT_BASE_URL: Final = "https://api.sipgate.com/v2"
 DEFAULT_TIMEOUT: Final = 10.0
 
 _JSON: Final = "application/json"
-_SUCCESS: Final = frozenset({HTTPStatus.OK, HTTPStatus.NO_CONTENT})
+# sipgate counts money in 1/10,000 of the currency.
+_BALANCE_UNIT: Final = 10_000
 # Retry-After in seconds (sipgate sends no HTTP dates that anyone has seen).
 _SECONDS: Final = re.compile(r"[0-9]{1,9}")
 # What is not part of an E.164 number in a contact's number.
@@ -49,7 +51,7 @@ class SipgateAuthenticationError(SipgateError):
 
 
 class SipgateInsufficientFundsError(SipgateError):
-    """The account balance is too low for the call (402)."""
+    """The account balance is too low for the call or SMS (402)."""
 
 
 class SipgateForbiddenError(SipgateError):
@@ -153,6 +155,30 @@ class Device:
     type: str
     online: bool
     phonelines: tuple[Phoneline, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmsExtension:
+    """An SMS extension (``s0``) of a user, from ``GET /{userId}/sms``.
+
+    sipgate shows ``caller_id`` as the sender of the extension's messages; it
+    is empty when sipgate names none.
+    """
+
+    id: str
+    alias: str
+    caller_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Balance:
+    """The account balance, from ``GET /balance``.
+
+    ``amount`` is in units of ``currency``, such as ``Decimal("3.5")`` EUR.
+    """
+
+    amount: Decimal
+    currency: str
 
 
 class SipgateClient:
@@ -338,6 +364,64 @@ class SipgateClient:
             answer=False,
         )
 
+    async def async_get_sms_extensions(self, user_id: str) -> list[SmsExtension]:
+        """Return the user's SMS extensions (needs the ``sms:read`` scope)."""
+        data = await self._request("GET", f"/{user_id}/sms")
+        try:
+            return [
+                SmsExtension(
+                    id=_text(item, "id"),
+                    alias=str(item.get("alias") or item["id"]),
+                    caller_id=str(item.get("callerId") or ""),
+                )
+                for item in data["items"]
+            ]
+        except (KeyError, TypeError, AttributeError) as err:
+            raise SipgateResponseError(
+                f"Unexpected SMS extension list from sipgate: {err!r}", HTTPStatus.OK
+            ) from None
+
+    async def async_get_balance(self) -> Balance:
+        """Return the account balance (needs the ``balance:read`` scope).
+
+        sipgate may refuse it (403) to users who are not administrators.
+        """
+        data = await self._request("GET", "/balance")
+        try:
+            return Balance(
+                amount=Decimal(_whole(data, "amount")) / _BALANCE_UNIT,
+                currency=_text(data, "currency"),
+            )
+        except (KeyError, TypeError) as err:
+            raise SipgateResponseError(
+                f"Unexpected balance from sipgate: {err!r}", HTTPStatus.OK
+            ) from None
+
+    async def async_send_sms(
+        self,
+        *,
+        sms_id: str,
+        recipient: str,
+        message: str,
+        send_at: int | None = None,
+    ) -> None:
+        """Send a text message (needs the ``sessions:sms:write`` scope).
+
+        ``sms_id`` is one of the user's SMS extensions (``s0``); sipgate sends
+        from its caller id. ``send_at`` (epoch seconds, in the future, at most
+        30 days ahead) schedules the message. sipgate returns no message id
+        and no delivery report. The request is sent once and never retried: a
+        retry could send the message twice.
+        """
+        body: dict[str, Any] = {
+            "smsId": sms_id,
+            "recipient": recipient,
+            "message": message,
+        }
+        if send_at is not None:
+            body["sendAt"] = send_at
+        await self._request("POST", "/sessions/sms", body, answer=False)
+
     async def _request(
         self,
         method: str,
@@ -350,8 +434,8 @@ class SipgateClient:
         """Send one request and return the decoded JSON answer.
 
         A body is sent as JSON with the session's serializer (Home Assistant's
-        is orjson). With ``answer=False`` any success (200 or 204) returns
-        ``None`` and its body is not read.
+        is orjson). With ``answer=False`` any success (2xx) returns ``None``
+        and its body is not read.
         """
         what = f"{method} {path}"
         try:
@@ -367,7 +451,7 @@ class SipgateClient:
                 status = response.status
                 if status >= HTTPStatus.BAD_REQUEST:
                     raise _status_error(what, response)
-                if not answer and status in _SUCCESS:
+                if not answer and status < HTTPStatus.MULTIPLE_CHOICES:
                     return None
                 content = await response.read()
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
@@ -406,6 +490,14 @@ def _status_error(what: str, response: aiohttp.ClientResponse) -> SipgateError:
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return SipgateServerError(message, status)
     return _STATUS_ERRORS.get(status, SipgateClientError)(message, status)
+
+
+def _whole(data: Any, key: str) -> int:
+    """Return a required whole-number field of a JSON object (not a boolean)."""
+    value = data[key]
+    if type(value) is not int:
+        raise TypeError(f"{key} is not a whole number")
+    return value
 
 
 def _text(data: Any, key: str) -> str:
