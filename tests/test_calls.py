@@ -549,4 +549,7 @@ async def test_pressing_with_no_call_does_nothing(
     button = hass.data["entity_components"]["button"].get_entity(BUTTON)
     await button.async_press()
     assert not sandbox.requests_to("DELETE", "/v2/calls")
-    assert [r.method for r in sandbox.requests] == ["GET"]
+    assert [r.path for r in sandbox.requests] == [
+        "/v2/authorization/userinfo",
+        "/v2/balance",
+    ]

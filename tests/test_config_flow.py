@@ -168,6 +168,7 @@ async def test_full_flow_with_device_list(
         "/v2/authorization/userinfo",
         "/v2/w0/devices",
         "/v2/authorization/userinfo",
+        "/v2/balance",
     ]
     assert result["result"].state is ConfigEntryState.LOADED
 
@@ -441,12 +442,18 @@ async def test_already_configured(
 
 
 async def open_options(
-    hass: HomeAssistant, entry: MockConfigEntry, step: str
+    hass: HomeAssistant, entry: MockConfigEntry, step: str, *, balance: bool = True
 ) -> dict[str, Any]:
-    """Open the options and pick a step from their menu."""
+    """Open the options and pick a step from their menu.
+
+    ``balance`` says whether the token may read the balance: without, the
+    menu explains how.
+    """
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["phone", "calls"]
+    assert result["menu_options"] == ["phone", "sms", "calls"] + (
+        [] if balance else ["balance"]
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": step}
     )
@@ -486,6 +493,9 @@ async def test_reauth(
     assert mock_config_entry.data[CONF_TOKEN_ID] == TOKEN_NO_DEVICES.token_id
     assert mock_config_entry.data[CONF_TOKEN] == TOKEN_NO_DEVICES.token
     assert "/v2/w0/devices" not in [r.path for r in sandbox.requests]
+    # An entry that was not loaded is set up with the new token.
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
 async def test_reauth_errors(
@@ -582,6 +592,7 @@ async def test_reconfigure_new_token_and_address(
 ) -> None:
     """A new token of the same user replaces the old one; errors recover."""
     webhook_id = init_integration.data[CONF_WEBHOOK_ID]
+    runtime = init_integration.runtime_data
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input("not a url")
@@ -628,6 +639,53 @@ async def test_reconfigure_new_token_and_address(
         CONF_WEBHOOK_ID: webhook_id,
     }
     assert init_integration.options == {CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "0211999"}
+    # Set up again with the new token, by the entry's own update listener.
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.runtime_data is not runtime
+    assert "update listener" not in caplog.text
+
+
+async def test_reconfigure_phone_only_keeps_the_entry_loaded(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox_url: str
+) -> None:
+    """Options are read when used: a new phone needs no new setup."""
+    runtime = init_integration.runtime_data
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input(sandbox_url)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: "y0"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data is runtime
+    assert init_integration.options[CONF_DEVICE_ID] == "y0"
+
+
+async def test_reauth_sets_up_a_failed_entry(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An entry that failed with the old token is set up with the new one."""
+    sandbox.scenario.token_valid = False
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    (flow,) = hass.config_entries.flow.async_progress()
+    sandbox.scenario.token_valid = True
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], credentials(TOKEN_NO_DEVICES)
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert mock_config_entry.data[CONF_TOKEN] == TOKEN_NO_DEVICES.token
+    assert "update listener" not in caplog.text
 
 
 async def test_reconfigure_other_account(
@@ -707,9 +765,7 @@ async def test_options_flow_without_device_list(
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         sandbox.scenario.server_error = 500
     result = await open_options(hass, mock_config_entry, "phone")
-    message = (
-        "sipgate did not list the devices: sipgate answered GET /w0/devices with 500"
-    )
+    message = "sipgate did not send the list: sipgate answered GET /w0/devices with 500"
     assert ((LOGGER, logging.DEBUG, message) in caplog.record_tuples) is loaded
     assert form(result) == device_form(
         None, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
@@ -723,3 +779,54 @@ async def test_options_flow_without_device_list(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert mock_config_entry.options == {CONF_DEVICE_ID: "p0"}
+
+
+async def test_options_sms_from_the_list(
+    hass: HomeAssistant, init_integration: MockConfigEntry, sandbox: SipgateSandbox
+) -> None:
+    """The SMS extensions sipgate lists, with name and sender number."""
+    result = await open_options(hass, init_integration, "sms")
+    (field,) = form(result)
+    assert field["name"] == "sms_id"
+    assert field["required"] is True
+    assert field["description"] == {"suggested_value": "s0"}
+    select = field["selector"]["select"]
+    assert select["mode"] == "dropdown"
+    extensions = sandbox.requests_to("GET", "/v2/w0/sms")
+    assert len(extensions) == 1
+    assert [option["value"] for option in select["options"]] == ["s0"]
+    assert select["options"][0]["label"] == "SMS von Erika Mustermann (s0, +4921199990)"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"sms_id": "s0"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {
+        CONF_DEVICE_ID: "e0",
+        CONF_CALLER_ID: "+49211999000",
+        "sms_id": "s0",
+    }
+
+
+async def test_options_sms_typed(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """Without sms:read (or not loaded) a text field, checked."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, "sms_id": "s2"}
+    )
+    result = await open_options(hass, mock_config_entry, "sms")
+    (field,) = form(result)
+    assert field["selector"] == {"text": {"multiline": False, "multiple": False}}
+    assert field["description"] == {"suggested_value": "s2"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"sms_id": "e0"}
+    )
+    assert result["errors"] == {"sms_id": "invalid_sms_id"}
+    assert form(result)[0]["description"] == {"suggested_value": "e0"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"sms_id": " S1 "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert mock_config_entry.options["sms_id"] == "s1"
+    assert mock_config_entry.options[CONF_DEVICE_ID] == "e0"

@@ -15,6 +15,7 @@ ENTITIES = {
         "call_state",
         "sipgate 1234567w0 Call state",
     ),
+    "sensor.sipgate_1234567w0_balance": ("balance", "sipgate 1234567w0 Balance"),
 }
 
 
@@ -24,7 +25,7 @@ async def test_device_and_entities(
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    """One service device per account with three named, translated entities."""
+    """One service device per account with four named, translated entities."""
     (device,) = dr.async_entries_for_config_entry(
         device_registry, init_integration.entry_id
     )

@@ -57,7 +57,7 @@ async def test_call_that_is_over(
     """Sipgate knows no such call (404): it is over, no error."""
     assert await hang_up(hass, {"call_id": call_id}) == {"hung_up": False}
     # Sent escaped, as one path segment: the sandbox sees the id whole.
-    assert [request.path for request in sandbox.requests[1:]] == [
+    assert [request.path for request in sandbox.requests[2:]] == [
         f"/v2/calls/{call_id}"
     ]
     assert notifications(hass) == {}

@@ -110,8 +110,12 @@ async def captive_portal(socket_enabled: None) -> AsyncGenerator[CaptivePortal]:
             return web.Response(text="<html>Log in to the Wi-Fi</html>")
         return web.json_response({"sub": "w0", "masterSipId": "1234567"})
 
+    async def balance(request: web.Request) -> web.Response:
+        return web.json_response({"amount": 35000, "currency": "EUR"})
+
     app = web.Application()
     app.router.add_get("/v2/authorization/userinfo", userinfo)
+    app.router.add_get("/v2/balance", balance)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     portal.url = str(server.make_url("/v2"))

@@ -211,7 +211,7 @@ async def test_without_the_settings_scopes(
         },
     )
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    result = await open_options(hass, mock_config_entry, "calls")
+    result = await open_options(hass, mock_config_entry, "calls", balance=False)
     assert result["step_id"] == "calls_manual"
     assert result["description_placeholders"] == {"url": webhook_url(mock_config_entry)}
     assert form(result) == calls_form("", set_option=False)

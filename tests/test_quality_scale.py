@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.sipgate import diagnostics, errors
+from custom_components.sipgate import diagnostics, errors, services
 from custom_components.sipgate.api import SipgateClient
 from custom_components.sipgate.const import CONF_TOKEN_ID, DOMAIN
 from custom_components.sipgate.notifications import ISSUE_CALL_FORBIDDEN
@@ -95,11 +95,15 @@ ALL_RULES = [rule for rules in TIERS.values() for rule in rules]
 # Rules proved by behaviour tests elsewhere in the suite.
 EVIDENCE = {
     "appropriate-polling": [
+        "test_balance::test_read_every_30_minutes",
         "test_calls::test_call_in_talk_stays_while_sipgate_lists_calls",
         "test_calls::test_lost_hangup_of_a_call_in_talk_expires",
     ],
     "common-modules": ["test_entities::test_device_and_entities"],
-    "devices": ["test_entities::test_device_and_entities"],
+    "devices": [
+        "test_entities::test_device_and_entities",
+        "test_contacts::test_add_a_contact",
+    ],
     "entity-device-class": ["test_entities::test_states_without_calls"],
     "entity-event-setup": [
         "test_calls::test_incoming_call_answered_and_ended",
@@ -140,6 +144,13 @@ EVIDENCE = {
         "test_init::test_setup_error",
     ],
     "unique-config-entry": ["test_config_flow::test_already_configured"],
+    "entity-unavailable": [
+        "test_balance::test_unavailable_while_sipgate_cannot_be_reached"
+    ],
+    "log-when-unavailable": [
+        "test_balance::test_unavailable_while_sipgate_cannot_be_reached"
+    ],
+    "stale-devices": ["test_contacts::test_remove_a_contact"],
 }
 
 # Rules checked by a test in this module (filled by the @checks decorator).
@@ -262,12 +273,17 @@ def constants(node: ast.AST) -> set[str]:
 @checks("exception-translations")
 def test_every_raised_translation_key_exists() -> None:
     """Every exception translation key and flow error or abort has a text."""
-    exception_keys: set[str] = set(errors.ERROR_TRANSLATION_KEYS.values())
+    exception_keys: set[str] = set(errors.ERROR_TRANSLATION_KEYS.values()) | set(
+        services.SMS_ERROR_KEYS.values()
+    )
     flow_errors: set[str] = set()
     aborts: set[str] = set()
     for _, tree in module_trees():
         for node in ast.walk(tree):
-            if isinstance(node, ast.keyword) and node.arg == "translation_key":
+            if isinstance(node, ast.keyword) and node.arg in {
+                "translation_key",
+                "keys",
+            }:
                 exception_keys |= constants(node.value)
             if isinstance(node, ast.keyword) and node.arg == "reason":
                 aborts |= constants(node.value)
@@ -291,11 +307,15 @@ def test_every_raised_translation_key_exists() -> None:
         "invalid_callee",
         "ambiguous_number",
         "rate_limited_retry_after",
+        "hangup_forbidden",
+        "sms_forbidden",
+        "send_at_out_of_range",
     } <= exception_keys
     assert exception_keys <= set(STRINGS["exceptions"])
     assert flow_errors <= set(STRINGS["config"]["error"]) | set(
         STRINGS["options"]["error"]
-    )
+    ) | set(STRINGS["config_subentries"]["contact"]["error"])
+    assert {"number_in_use", "invalid_name"} <= flow_errors
     assert {"invalid_device", "invalid_caller_id"} <= set(STRINGS["options"]["error"])
     assert aborts <= set(STRINGS["config"]["abort"]) | set(STRINGS["options"]["abort"])
     assert ISSUE_CALL_FORBIDDEN in STRINGS["issues"]
@@ -320,7 +340,7 @@ def test_icons() -> None:
 @checks("parallel-updates")
 def test_parallel_updates() -> None:
     """Every entity platform says how many updates may run at once."""
-    for platform in ("button", "event", "sensor"):
+    for platform in ("button", "event", "notify", "sensor"):
         module = importlib.import_module(f"custom_components.sipgate.{platform}")
         assert isinstance(module.PARALLEL_UPDATES, int), platform
 

@@ -1,6 +1,7 @@
 """The README's automation and script examples work as written."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 import re
@@ -10,12 +11,18 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
 )
 import yaml
 
+from custom_components.sipgate.const import DOMAIN
 from homeassistant.components import persistent_notification
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 from sipgate_lab.sandbox import SipgateSandbox
@@ -287,3 +294,202 @@ async def test_hang_up_example_leaves_a_call_no_longer_current(
     state = hass.states.get(STATE)
     assert state is not None
     assert state.attributes["active_calls"] == 2
+
+
+BALANCE = "sensor.sipgate_1234567w0_balance"
+BALANCE_LOW = (
+    "sipgate balance below 5 EUR",
+    "The sipgate balance is {} EUR. Top it up in the sipgate web app.",
+)
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set up the sipgate entry against the sandbox."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def read_balance(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Let 30 minutes pass: the balance is read again."""
+    freezer.tick(timedelta(minutes=30))
+    async_fire_time_changed(hass)
+    await settle(hass)
+
+
+async def call(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Place a call, after which the balance is read again.
+
+    The clock first moves past the 10 seconds in which readings after calls
+    are taken together.
+    """
+    freezer.tick(timedelta(seconds=11))
+    async_fire_time_changed(hass)
+    await hass.services.async_call(
+        DOMAIN, "initiate_call", {"callee": "+49211123456"}, blocking=True
+    )
+    await settle(hass)
+
+
+@pytest.mark.parametrize("refresh", [read_balance, call], ids=["30 min", "call"])
+async def test_balance_example(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    freezer: FrozenDateTimeFactory,
+    entity_registry: er.EntityRegistry,
+    refresh: Callable[[HomeAssistant, FrozenDateTimeFactory], Awaitable[None]],
+) -> None:
+    """The automation fires once the balance read drops below 5 EUR."""
+    sandbox.scenario.balance = 60000  # 6 EUR, in 1/10000 EUR
+    await set_up(hass, mock_config_entry)
+    assert (
+        entity_registry.async_get_entity_id("sensor", DOMAIN, "1234567w0_balance")
+        == BALANCE
+    )
+    assert await async_setup_component(
+        hass, "automation", example("balance below 5 EUR")
+    )
+    triggered = async_capture_events(hass, "automation_triggered")
+    sandbox.scenario.balance = 50000
+    await refresh(hass, freezer)
+    assert hass.states.get(BALANCE).state == "5"  # type: ignore[union-attr]
+    assert not triggered
+    assert notifications(hass) == []
+    sandbox.scenario.balance = 45000
+    await refresh(hass, freezer)
+    assert hass.states.get(BALANCE).state == "4.5"  # type: ignore[union-attr]
+    assert len(triggered) == 1
+    assert notifications(hass) == [(BALANCE_LOW[0], BALANCE_LOW[1].format("4.50"))]
+    sandbox.scenario.balance = 31234
+    await refresh(hass, freezer)
+    assert hass.states.get(BALANCE).state == "3.1234"  # type: ignore[union-attr]
+    assert len(triggered) == 1
+    assert notifications(hass) == [(BALANCE_LOW[0], BALANCE_LOW[1].format("4.50"))]
+
+
+@pytest.mark.parametrize("gone", ["reload", "outage"])
+async def test_balance_example_fires_again_after_unavailable(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    freezer: FrozenDateTimeFactory,
+    gone: str,
+) -> None:
+    """Below 5 EUR already: no firing, but again after a reload or outage."""
+    await set_up(hass, mock_config_entry)  # the sandbox's 3.50 EUR
+    assert await async_setup_component(
+        hass, "automation", example("balance below 5 EUR")
+    )
+    triggered = async_capture_events(hass, "automation_triggered")
+    await read_balance(hass, freezer)
+    assert hass.states.get(BALANCE).state == "3.5"  # type: ignore[union-attr]
+    assert not triggered
+    for firing in (1, 2):
+        if gone == "reload":
+            assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+            await settle(hass)
+        else:
+            sandbox.scenario.server_error = 503
+            await read_balance(hass, freezer)
+            assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+            sandbox.scenario.server_error = None
+            await read_balance(hass, freezer)
+        assert hass.states.get(BALANCE).state == "3.5"  # type: ignore[union-attr]
+        assert len(triggered) == firing
+        # One notification, however often it fires.
+        assert notifications(hass) == [(BALANCE_LOW[0], BALANCE_LOW[1].format("3.50"))]
+
+
+# As sipgate receives it: the number in E.164, the folded lines joined.
+NEIGHBOUR_SMS = (
+    "Water in our basement, and we are away. Could you please have a look? "
+    "Thank you! Erika"
+)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_water_leak_sms_example(
+    hass: HomeAssistant, sandbox: SipgateSandbox
+) -> None:
+    """The water sensor automation sends one SMS, from the default s0."""
+    hass.states.async_set("binary_sensor.basement_water", "off")
+    assert await async_setup_component(
+        hass, "automation", example("text the neighbour on a water leak")
+    )
+    hass.states.async_set("binary_sensor.basement_water", "on")
+    await settle(hass)
+    (request,) = sandbox.requests_to("POST", "/v2/sessions/sms")
+    assert request.json == {
+        "smsId": "s0",
+        "recipient": "+4915799912345",
+        "message": NEIGHBOUR_SMS,
+    }
+    assert len(NEIGHBOUR_SMS) <= 160  # one SMS, all in the GSM alphabet
+    assert not sandbox.requests_to("POST", "/v2/sessions/calls")
+    assert notifications(hass) == []
+
+
+async def add_contact(
+    hass: HomeAssistant, entry: MockConfigEntry, name: str, number: str
+) -> str:
+    """Add a contact as the UI does; return its subentry ID."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "contact"), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": name, "number": number}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await settle(hass)  # the entry reloads with the contact
+    (subentry_id,) = (
+        subentry_id
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.title == name
+    )
+    return subentry_id
+
+
+async def test_text_and_call_a_contact_example(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The smoke alarm texts the contact, then calls it from the default phone."""
+    subentry_id = await add_contact(
+        hass, init_integration, "Neighbour", "0157 99912345"
+    )
+    assert {
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(
+            entity_registry, init_integration.entry_id
+        )
+        if entity.config_subentry_id == subentry_id
+    } == {"button.neighbour_call", "notify.neighbour_sms"}
+    assert hass.states.get("button.neighbour_call").name == "Neighbour Call"  # type: ignore[union-attr]
+    assert hass.states.get("notify.neighbour_sms").name == "Neighbour SMS"  # type: ignore[union-attr]
+    hass.states.async_set("binary_sensor.smoke_alarm", "off")
+    assert await async_setup_component(
+        hass, "automation", example("text and call a contact")
+    )
+    hass.states.async_set("binary_sensor.smoke_alarm", "on")
+    await settle(hass)
+    (sms,) = sandbox.requests_to("POST", "/v2/sessions/sms")
+    assert sms.json == {
+        "smsId": "s0",
+        "recipient": "015799912345",
+        "message": (
+            "Smoke alarm!\n"
+            "Our smoke alarm went off, and we are away. Please have a look."
+        ),
+    }
+    (call_request,) = sandbox.requests_to("POST", "/v2/sessions/calls")
+    assert call_request.json == {
+        "caller": "e0",
+        "callee": "015799912345",
+        "deviceId": "e0",
+        "callerId": "+49211999000",
+    }
+    assert notifications(hass) == []

@@ -403,8 +403,12 @@ async def canned_entry(
         async def calls(request: web.Request) -> web.Response:
             return response
 
+        async def balance(request: web.Request) -> web.Response:
+            return web.json_response({"amount": 35000, "currency": "EUR"})
+
         app = web.Application()
         app.router.add_get("/v2/authorization/userinfo", userinfo)
+        app.router.add_get("/v2/balance", balance)
         app.router.add_post("/v2/sessions/calls", calls)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()

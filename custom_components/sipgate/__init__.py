@@ -1,10 +1,10 @@
 """Place phone calls through sipgate and follow them in Home Assistant."""
 
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.components import webhook
 from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
@@ -24,8 +24,10 @@ from .api import (
     SipgateResponseError,
     SipgateServerError,
 )
-from .calls import CallTracker
+from .calls import EVENT_ENDED, CallTracker
 from .const import CONF_BASE_URL, CONF_CLOUDHOOK_URL, CONF_TOKEN_ID, DOMAIN, LOGGER
+from .contacts import contact_names, contacts
+from .coordinator import SipgateBalanceCoordinator
 from .data import PushStats, SipgateConfigEntry, SipgateRuntimeData
 from .notifications import async_clear_call_problems
 from .push_receiver import (
@@ -36,7 +38,7 @@ from .push_receiver import (
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS: Final = [Platform.BUTTON, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: Final = [Platform.BUTTON, Platform.EVENT, Platform.NOTIFY, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -87,17 +89,56 @@ async def async_setup_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> b
         ),
         name_lookup=client.async_get_contact_name,
         active_calls=client.async_get_active_call_ids,
+        contact_names=contact_names(entry),
     )
     entry.async_on_unload(calls.async_stop)
+    # Calls and SMS work without the balance: a balance that cannot be read
+    # now leaves the sensor to be added when it can.
+    balance = SipgateBalanceCoordinator(hass, entry, client)
+    await balance.async_refresh()
+
+    @callback
+    def read_balance_after_call(event_type: str, attributes: dict[str, Any]) -> None:
+        # What a call cost is known when it ends.
+        if event_type == EVENT_ENDED:
+            balance.async_spent()
+
+    entry.async_on_unload(calls.async_add_event_listener(read_balance_after_call))
     entry.runtime_data = SipgateRuntimeData(
         client=client,
         account=account,
         calls=calls,
         push=PushStats(sipgate_key=await hass.async_add_executor_job(read_sipgate_key)),
+        balance=balance,
+        set_up_from=_set_up_from(entry),
     )
     async_register_webhook(hass, entry)
+    # Before the entities: a contact added while they are set up counts.
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _set_up_from(entry: SipgateConfigEntry) -> dict[str, object]:
+    """Return what setting up the entry reads: its token, address and contacts."""
+    return {
+        "data": {
+            key: entry.data[key] for key in (CONF_TOKEN_ID, CONF_TOKEN, CONF_BASE_URL)
+        },
+        "contacts": {
+            contact.subentry_id: (contact.title, dict(contact.data))
+            for contact in contacts(entry)
+        },
+    }
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: SipgateConfigEntry) -> None:
+    """Reload the entry when its token, address or contacts changed.
+
+    Options are read when they are used and need no reload.
+    """
+    if _set_up_from(entry) != entry.runtime_data.set_up_from:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SipgateConfigEntry) -> bool:

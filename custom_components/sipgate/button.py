@@ -1,12 +1,23 @@
-"""The "Hang up" button: ends the account's current call."""
+"""Buttons: "Hang up" ends the account's current call, "Call" calls a contact."""
 
 from homeassistant.components.button import ButtonEntity
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import (
+    ATTR_CALLEE,
+    ATTR_CALLER,
+    ATTR_CALLER_ID,
+    ATTR_DEVICE_ID,
+    CONF_CALLER_ID,
+    CONF_DEVICE_ID,
+    CONF_NUMBER,
+)
+from .contacts import contacts
 from .data import SipgateConfigEntry
-from .entity import SipgateEntity
-from .services import async_hang_up
+from .entity import SipgateContactEntity, SipgateEntity
+from .services import async_hang_up, async_place_call
 
 # One request to sipgate at a time.
 PARALLEL_UPDATES = 1
@@ -17,8 +28,13 @@ async def async_setup_entry(
     entry: SipgateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the account's hang-up button."""
+    """Add the account's hang-up button and a call button per contact."""
     async_add_entities([SipgateHangUpButton(entry)])
+    for contact in contacts(entry):
+        async_add_entities(
+            [SipgateCallContactButton(entry, contact)],
+            config_subentry_id=contact.subentry_id,
+        )
 
 
 class SipgateHangUpButton(SipgateEntity, ButtonEntity):
@@ -42,3 +58,24 @@ class SipgateHangUpButton(SipgateEntity, ButtonEntity):
         """
         if (call := self._calls.current) is not None:
             await async_hang_up(self.hass, self._entry_id, call.call_id)
+
+
+class SipgateCallContactButton(SipgateContactEntity, ButtonEntity):
+    """Calls a contact: rings the phone to ring first, then dials the contact."""
+
+    def __init__(self, entry: SipgateConfigEntry, contact: ConfigSubentry) -> None:
+        """Be the contact's "Call" entity."""
+        super().__init__(entry, contact, "call")
+
+    async def async_press(self) -> None:
+        """Place the call as ``sipgate.initiate_call`` would.
+
+        The contact's phone to ring first and caller ID replace the account's
+        defaults when set.
+        """
+        data = {ATTR_CALLEE: self._contact[CONF_NUMBER]}
+        if device_id := self._contact.get(CONF_DEVICE_ID):
+            data[ATTR_CALLER] = data[ATTR_DEVICE_ID] = device_id
+        if caller_id := self._contact.get(CONF_CALLER_ID):
+            data[ATTR_CALLER_ID] = caller_id
+        await async_place_call(self.hass, self._entry_id, data)

@@ -9,7 +9,7 @@ earlier when sipgate lists no established call any more.
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -94,10 +94,16 @@ class CallTracker:
         start_task: TaskStarter,
         name_lookup: NameLookup,
         active_calls: ActiveCalls,
+        contact_names: Mapping[str, str] | None = None,
     ) -> None:
-        """Keep how to look up names and list established calls."""
+        """Keep how to look up names and list established calls.
+
+        ``contact_names`` are the integration's own contacts by number; they
+        name callers before sipgate's contacts are asked.
+        """
         self._hass = hass
         self._start_task = start_task
+        self._contact_names = contact_names or {}
         self._name_lookup: NameLookup | None = name_lookup
         self._active_calls = active_calls
         # False once sipgate refused to list the calls (no rtcm:read).
@@ -179,7 +185,8 @@ class CallTracker:
             direction=DIRECTION_INCOMING if incoming else DIRECTION_OUTGOING,
             from_number=push.from_number,
             to_number=push.to_number,
-            caller_name=await self._async_name(other),
+            caller_name=self._contact_names.get(other or "")
+            or await self._async_name(other),
             state=STATE_RINGING if incoming else STATE_DIALING,
             started=dt_util.utcnow(),
         )

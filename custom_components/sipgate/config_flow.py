@@ -1,6 +1,6 @@
 """Config and options flows of the sipgate integration."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from http import HTTPStatus
 from typing import Any, Final
@@ -8,12 +8,15 @@ from typing import Any, Final
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlow,
+    SubentryFlowResult,
 )
-from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
+from homeassistant.const import CONF_NAME, CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.exceptions import HomeAssistantError
@@ -41,6 +44,7 @@ from .api import (
     SipgateIoSettings,
     SipgateRateLimitError,
     SipgateServerError,
+    SmsExtension,
     UserInfo,
 )
 from .const import (
@@ -48,20 +52,27 @@ from .const import (
     CONF_CALLER_ID,
     CONF_CLOUDHOOK_URL,
     CONF_DEVICE_ID,
+    CONF_NUMBER,
     CONF_PUSH_PUBLIC_KEY,
+    CONF_SMS_ID,
     CONF_TOKEN_ID,
+    DEFAULT_SMS_ID,
     DOMAIN,
     LOGGER,
+    SUBENTRY_CONTACT,
 )
+from .contacts import contacts, international
 from .data import SipgateConfigEntry
 from .push import load_public_key
 from .push_receiver import async_push_url
 from .schema import vol
 from .validation import (
+    is_ambiguous_number,
     normalize_base_url,
     normalize_credential,
     normalize_extension,
     normalize_number,
+    normalize_sms_id,
 )
 
 SECTION_ADVANCED: Final = "advanced_options"
@@ -111,6 +122,8 @@ CALLS_SCHEMA: Final = vol.Schema(
         )
     }
 )
+# A contact's name names its device and entities.
+MAX_NAME_LENGTH: Final = 100
 DEVICE_TYPE_LABELS: Final = {
     "REGISTER": "VoIP",
     "MOBILE": "mobile",
@@ -168,8 +181,11 @@ async def async_check_token(
     return data, account, devices
 
 
-def device_schema(devices: list[Device]) -> vol.Schema:
+def device_schema(devices: list[Device], *, required: bool = True) -> vol.Schema:
     """Return the form for the default device and caller ID.
+
+    For a contact (``required`` false) both may stay empty: the account's
+    defaults apply then.
 
     With the account's devices known it offers a dropdown of the devices and
     the phonelines they are active on (``p0``, which sipgate can ring too);
@@ -195,9 +211,10 @@ def device_schema(devices: list[Device]) -> vol.Schema:
         device_selector = SelectSelector(
             SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
         )
+    device_key = vol.Required if required else vol.Optional
     return vol.Schema(
         {
-            vol.Required(CONF_DEVICE_ID): device_selector,
+            device_key(CONF_DEVICE_ID): device_selector,
             vol.Optional(CONF_CALLER_ID): TextSelector(
                 TextSelectorConfig(type=TextSelectorType.TEL)
             ),
@@ -214,21 +231,118 @@ def with_phone(options: Mapping[str, Any], phone: Mapping[str, str]) -> dict[str
 
 
 def validate_device_input(
-    user_input: Mapping[str, Any],
+    user_input: Mapping[str, Any], *, required: bool = True
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Return the normalised device settings and the form errors."""
+    """Return the normalised device settings and the form errors.
+
+    A device left empty is no error if the form did not require it.
+    """
     options: dict[str, str] = {}
     errors: dict[str, str] = {}
-    if (device_id := normalize_extension(user_input[CONF_DEVICE_ID])) is None:
-        errors[CONF_DEVICE_ID] = "invalid_device"
-    else:
+    device_input = user_input.get(CONF_DEVICE_ID, "")
+    if (device_id := normalize_extension(device_input)) is not None:
         options[CONF_DEVICE_ID] = device_id
+    elif required or device_input.strip():
+        errors[CONF_DEVICE_ID] = "invalid_device"
     if caller_id_input := user_input.get(CONF_CALLER_ID, "").strip():
         if (caller_id := normalize_number(caller_id_input)) is None:
             errors[CONF_CALLER_ID] = "invalid_caller_id"
         else:
             options[CONF_CALLER_ID] = caller_id
     return options, errors
+
+
+def sms_schema(extensions: list[SmsExtension]) -> vol.Schema:
+    """Return the form for the default SMS extension.
+
+    With the account's SMS extensions known (the ``sms:read`` scope) it is a
+    dropdown showing each one's name and sender number, else a text field.
+    """
+    selector: SelectSelector | TextSelector = TextSelector()
+    if extensions:
+        selector = SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(
+                        value=extension.id,
+                        label=f"{extension.alias} ({extension.id}, "
+                        f"{extension.caller_id or '—'})",
+                    )
+                    for extension in extensions
+                ],
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+    return vol.Schema({vol.Required(CONF_SMS_ID): selector})
+
+
+def contact_schema(devices: list[Device]) -> vol.Schema:
+    """Return the form of a contact: name, number, phone and caller ID."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_NUMBER): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.TEL)
+            ),
+        }
+    ).extend(device_schema(devices, required=False).schema)
+
+
+def validate_contact_input(
+    user_input: Mapping[str, Any], others: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return a contact's normalised data and the form errors.
+
+    The number is checked as the ``callee`` of a call is; ``others`` are the
+    numbers of the account's other contacts, which it must not be, written
+    nationally or internationally.
+    """
+    data, errors = validate_device_input(user_input, required=False)
+    if not 0 < len(user_input[CONF_NAME].strip()) <= MAX_NAME_LENGTH:
+        errors[CONF_NAME] = "invalid_name"
+    number_input = user_input[CONF_NUMBER]
+    if (number := normalize_number(number_input)) is None:
+        errors[CONF_NUMBER] = (
+            "ambiguous_number"
+            if is_ambiguous_number(number_input)
+            else "invalid_number"
+        )
+    elif international(number) in map(international, others):
+        errors[CONF_NUMBER] = "number_in_use"
+    else:
+        data[CONF_NUMBER] = number
+    return data, errors
+
+
+async def async_list[T](
+    entry: SipgateConfigEntry,
+    request: Callable[[SipgateClient, UserInfo], Awaitable[list[T]]],
+) -> list[T]:
+    """Return what sipgate lists for a loaded entry, or nothing.
+
+    A list the token may not read, or that sipgate does not send, is empty:
+    the forms show text fields instead.
+    """
+    if entry.state is not ConfigEntryState.LOADED:
+        return []
+    runtime = entry.runtime_data
+    try:
+        return await request(runtime.client, runtime.account)
+    except SipgateError as err:
+        LOGGER.debug("sipgate did not send the list: %s", err)
+        return []
+
+
+def _devices(client: SipgateClient, account: UserInfo) -> Awaitable[list[Device]]:
+    """Ask sipgate for the account's devices."""
+    return client.async_get_devices(account.sub)
+
+
+def _sms_extensions(
+    client: SipgateClient, account: UserInfo
+) -> Awaitable[list[SmsExtension]]:
+    """Ask sipgate for the account's SMS extensions."""
+    return client.async_get_sms_extensions(account.sub)
 
 
 class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -249,6 +363,15 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: SipgateConfigEntry) -> OptionsFlow:
         """Return the flow that changes the default device and caller ID."""
         return SipgateOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls,
+        config_entry: ConfigEntry,  # noqa: ARG003 - every entry has contacts
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the flows of the entry's parts: contacts."""
+        return {SUBENTRY_CONTACT: ContactSubentryFlow}
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -331,11 +454,11 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
             options, errors = validate_device_input(user_input)
             if not errors and self.source == SOURCE_RECONFIGURE:
                 entry = self._get_reconfigure_entry()
-                return self.async_update_reload_and_abort(
+                return self._async_update_and_reload(
                     entry,
+                    "reconfigure_successful",
                     data_updates=self._data,
                     options=with_phone(entry.options, options),
-                    reason="reconfigure_successful",
                 )
             if not errors:
                 return self.async_create_entry(
@@ -353,6 +476,20 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders={"account": self._account_id},
         )
+
+    def _async_update_and_reload(
+        self, entry: SipgateConfigEntry, reason: str, **changes: Any
+    ) -> ConfigFlowResult:
+        """Store the changes and finish; the entry is set up with them.
+
+        A loaded entry reloads itself when its token or address changed (its
+        update listener); one that is not loaded, such as after sipgate
+        refused the old token, is set up again here.
+        """
+        result = self.async_update_and_abort(entry, reason=reason, **changes)
+        if entry.state is not ConfigEntryState.LOADED:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return result
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
@@ -384,8 +521,8 @@ class SipgateConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 await self.async_set_unique_id(account.unique_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_account")
-                return self.async_update_reload_and_abort(
-                    entry, data_updates=data, reason="reauth_successful"
+                return self._async_update_and_reload(
+                    entry, "reauth_successful", data_updates=data
                 )
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -405,8 +542,53 @@ class SipgateOptionsFlow(OptionsFlow):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Offer the two things to change."""
-        return self.async_show_menu(step_id="init", menu_options=["phone", "calls"])
+        """Offer what there is to change.
+
+        When sipgate refused the balance (no balance:read scope), the menu
+        explains how to show it.
+        """
+        entry: SipgateConfigEntry = self.config_entry
+        menu = ["phone", "sms", "calls"]
+        # Read and refused: a balance sipgate could not be asked for is no
+        # missing scope.
+        if (
+            entry.state is ConfigEntryState.LOADED
+            and entry.runtime_data.balance.last_update_success
+            and entry.runtime_data.balance.data is None
+        ):
+            menu.append("balance")
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_sms(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the default SMS extension (a dropdown when sipgate lists them)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (sms_id := normalize_sms_id(user_input[CONF_SMS_ID])) is not None:
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_SMS_ID: sms_id}
+                )
+            errors[CONF_SMS_ID] = "invalid_sms_id"
+        return self.async_show_form(
+            step_id="sms",
+            data_schema=self.add_suggested_values_to_schema(
+                sms_schema(await async_list(self.config_entry, _sms_extensions)),
+                user_input
+                or {
+                    CONF_SMS_ID: self.config_entry.options.get(
+                        CONF_SMS_ID, DEFAULT_SMS_ID
+                    )
+                },
+            ),
+            errors=errors,
+        )
+
+    async def async_step_balance(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Say which scope the balance needs."""
+        return self.async_abort(reason="balance_scope")
 
     async def async_step_phone(
         self, user_input: dict[str, Any] | None = None
@@ -422,7 +604,7 @@ class SipgateOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="phone",
             data_schema=self.add_suggested_values_to_schema(
-                device_schema(await self._async_devices()),
+                device_schema(await async_list(self.config_entry, _devices)),
                 user_input or self.config_entry.options,
             ),
             errors=errors,
@@ -556,14 +738,56 @@ class SipgateOptionsFlow(OptionsFlow):
             LOGGER.debug("sipgate did not show the sipgate.io settings: %s", err)
             return None
 
-    async def _async_devices(self) -> list[Device]:
-        """Return the account's devices, or none if sipgate does not list them."""
-        entry: SipgateConfigEntry = self.config_entry
-        if entry.state is not ConfigEntryState.LOADED:
-            return []
-        runtime = entry.runtime_data
-        try:
-            return await runtime.client.async_get_devices(runtime.account.sub)
-        except SipgateError as err:
-            LOGGER.debug("sipgate did not list the devices: %s", err)
-            return []
+
+class ContactSubentryFlow(ConfigSubentryFlow):
+    """Add or change a contact: a person to call and to text."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for a new contact."""
+        return await self._async_contact(user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a contact."""
+        return await self._async_contact(user_input)
+
+    async def _async_contact(
+        self, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """Show the contact's form; store it when it is valid."""
+        entry: SipgateConfigEntry = self._get_entry()
+        current = (
+            self._get_reconfigure_subentry()
+            if self.source == SOURCE_RECONFIGURE
+            else None
+        )
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            others = [
+                contact.data[CONF_NUMBER]
+                for contact in contacts(entry)
+                if current is None or contact.subentry_id != current.subentry_id
+            ]
+            data, errors = validate_contact_input(user_input, others)
+            name = user_input[CONF_NAME].strip()
+            if not errors and current is None:
+                return self.async_create_entry(
+                    title=name, data=data, unique_id=data[CONF_NUMBER]
+                )
+            if not errors and current is not None:
+                return self.async_update_and_abort(
+                    entry, current, title=name, data=data, unique_id=data[CONF_NUMBER]
+                )
+        elif current is not None:
+            user_input = {CONF_NAME: current.title, **current.data}
+        return self.async_show_form(
+            step_id="user" if current is None else "reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                contact_schema(await async_list(entry, _devices)), user_input
+            ),
+            errors=errors,
+            description_placeholders={"account": entry.title},
+        )

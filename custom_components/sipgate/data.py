@@ -6,6 +6,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .api import SipgateClient, UserInfo
 from .calls import CallTracker
+from .coordinator import SipgateBalanceCoordinator
 
 
 @dataclass(kw_only=True)
@@ -33,13 +34,16 @@ class SipgateRuntimeData:
     start anew with each setup; they are shown in the diagnostics.
     ``problems_shown`` says whether a failure notification or repair issue
     may be shown, which the next successful request removes; it starts true
-    because they outlive a reload.
+    because they outlive a reload. ``set_up_from`` is what the setup read
+    from the entry (token, address, contacts), to reload when it changes.
     """
 
     client: SipgateClient
     account: UserInfo
     calls: CallTracker
     push: PushStats
+    balance: SipgateBalanceCoordinator
+    set_up_from: dict[str, object]
     requests_succeeded: int = 0
     requests_failed: int = 0
     last_error: str | None = None

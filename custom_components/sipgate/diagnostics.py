@@ -8,6 +8,7 @@ from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_CLOUDHOOK_URL, CONF_PUSH_PUBLIC_KEY, CONF_TOKEN_ID
+from .contacts import contacts
 from .data import SipgateConfigEntry
 
 # The token, and the webhook's id and URLs: whoever knows them could use the
@@ -18,7 +19,11 @@ TO_REDACT = {CONF_TOKEN, CONF_TOKEN_ID, CONF_WEBHOOK_ID, CONF_CLOUDHOOK_URL}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SipgateConfigEntry
 ) -> dict[str, Any]:
-    """Return the settings, the account, the requests and the pushes."""
+    """Return the settings, the account, the requests and the pushes.
+
+    Of the contacts only their number is told: names and phone numbers are
+    personal data.
+    """
     runtime = entry.runtime_data
     push = runtime.push
     options = dict(entry.options)
@@ -42,5 +47,10 @@ async def async_get_config_entry_diagnostics(
         "calls": {
             "state": runtime.calls.state,
             "active": len(runtime.calls.calls),
+        },
+        "contacts": len(contacts(entry)),
+        "balance": {
+            "readable": runtime.balance.data is not None,
+            "last_read_succeeded": runtime.balance.last_update_success,
         },
     }

@@ -1,6 +1,6 @@
 """How the client's errors reach the user: translated Home Assistant errors."""
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Final
 
 from homeassistant.core import HomeAssistant
@@ -42,18 +42,21 @@ ERROR_TRANSLATION_KEYS: Final[dict[type[SipgateError], str]] = {
 }
 
 
-def translated(err: SipgateError) -> HomeAssistantError:
-    """Return the translated Home Assistant error for a client error."""
+def translated(
+    err: SipgateError, keys: Mapping[type[SipgateError], str] | None = None
+) -> HomeAssistantError:
+    """Return the translated Home Assistant error for a client error.
+
+    ``keys`` replace the translation keys of ERROR_TRANSLATION_KEYS for
+    requests that need their own words.
+    """
     placeholders = {"status": str(err.status)}
+    all_keys = {**ERROR_TRANSLATION_KEYS, **(keys or {})}
     if isinstance(err, SipgateRateLimitError) and err.retry_after is not None:
         key = "rate_limited_retry_after"
         placeholders["retry_after"] = str(err.retry_after)
     else:
-        key = next(
-            ERROR_TRANSLATION_KEYS[cls]
-            for cls in type(err).__mro__
-            if cls in ERROR_TRANSLATION_KEYS
-        )
+        key = next(all_keys[cls] for cls in type(err).__mro__ if cls in all_keys)
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key=key,
@@ -66,27 +69,26 @@ async def async_request[T](
     entry: SipgateConfigEntry,
     request: Awaitable[T],
     *,
-    forbidden: str | None = None,
+    keys: Mapping[type[SipgateError], str] | None = None,
 ) -> T:
     """Await a request of the entry's client; raise its failure translated.
 
     A 401 starts reauthentication. A 403 raises the repair issue about calls,
-    or, for other requests, the message ``forbidden`` (naming their scope).
-    An error the client does not expect is logged and reported too: the
-    request may have reached sipgate, so it is never repeated.
+    unless ``keys`` give the request its own words for it (naming its scope);
+    ``keys`` replace the translation keys of other errors too. An error the
+    client does not expect is logged and reported too: the request may have
+    reached sipgate, so it is never repeated.
     """
     try:
         return await request
     except SipgateError as err:
         if isinstance(err, SipgateAuthenticationError):
             entry.async_start_reauth(hass)
-        if isinstance(err, SipgateForbiddenError):
-            if forbidden is not None:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN, translation_key=forbidden
-                ) from err
+        if isinstance(err, SipgateForbiddenError) and SipgateForbiddenError not in (
+            keys or {}
+        ):
             async_create_forbidden_issue(hass, entry.entry_id, entry.title)
-        raise translated(err) from err
+        raise translated(err, keys) from err
     except Exception as err:
         LOGGER.exception("Unexpected error while sending a request to sipgate")
         raise HomeAssistantError(

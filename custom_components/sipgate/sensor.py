@@ -1,16 +1,23 @@
-"""The "Call state" sensor: idle, ringing, dialing or talking."""
+"""Sensors: the "Call state" (idle, ringing, dialing or talking) and "Balance"."""
 
+from decimal import Decimal
 from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorStateClass,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .calls import CALL_STATES
+from .coordinator import SipgateBalanceCoordinator
 from .data import SipgateConfigEntry
-from .entity import SipgateEntity
+from .entity import SipgateEntity, account_device_info
 
-# Pushed by sipgate; nothing is polled.
+# The call state is pushed; the balance coordinator reads the balance.
 PARALLEL_UPDATES = 0
 
 
@@ -19,8 +26,26 @@ async def async_setup_entry(
     entry: SipgateConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the account's call state sensor."""
+    """Add the account's call state sensor, and its balance if it may be read.
+
+    A balance that could not be read at setup (sipgate not reachable) is added
+    once it is read; the token's scopes are not known until then.
+    """
     async_add_entities([SipgateCallStateSensor(entry)])
+    coordinator = entry.runtime_data.balance
+    if coordinator.data is not None:
+        async_add_entities([SipgateBalanceSensor(entry, coordinator.data.currency)])
+    elif not coordinator.last_update_success:
+        added = False
+
+        @callback
+        def add_when_read() -> None:
+            nonlocal added
+            if not added and (balance := coordinator.data) is not None:
+                added = True
+                async_add_entities([SipgateBalanceSensor(entry, balance.currency)])
+
+        entry.async_on_unload(coordinator.async_add_listener(add_when_read))
 
 
 class SipgateCallStateSensor(SipgateEntity, SensorEntity):
@@ -47,3 +72,31 @@ class SipgateCallStateSensor(SipgateEntity, SensorEntity):
             **(empty if current is None else current.attributes()),
             "active_calls": len(self._calls.calls),
         }
+
+
+class SipgateBalanceSensor(CoordinatorEntity[SipgateBalanceCoordinator], SensorEntity):
+    """The account's balance, in the currency sipgate keeps it in."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "balance"
+    _attr_device_class = SensorDeviceClass.MONETARY
+    _attr_state_class = SensorStateClass.TOTAL
+    _attr_suggested_display_precision = 2
+
+    def __init__(self, entry: SipgateConfigEntry, currency: str) -> None:
+        """Be the account's "Balance" entity, in the balance's currency."""
+        super().__init__(entry.runtime_data.balance)
+        self._attr_unique_id = f"{entry.runtime_data.account.unique_id}_balance"
+        self._attr_device_info = account_device_info(entry)
+        self._attr_native_unit_of_measurement = currency
+
+    @property
+    def available(self) -> bool:
+        """Return whether sipgate showed the balance the last time it was asked."""
+        return super().available and self.coordinator.data is not None
+
+    @property
+    def native_value(self) -> Decimal | None:
+        """Return the balance."""
+        balance = self.coordinator.data
+        return None if balance is None else balance.amount

@@ -1,6 +1,13 @@
-"""The actions ``sipgate.initiate_call`` and ``sipgate.hangup_call``."""
+"""The actions of the integration, and the requests of its entities.
+
+The actions are ``sipgate.initiate_call``, ``sipgate.hangup_call`` and
+``sipgate.send_sms``; the contacts' buttons and notify entities place their
+calls and send their SMS the same way.
+"""
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+import math
 from typing import Any, Final
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -13,7 +20,14 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import service
+from homeassistant.util import dt as dt_util
 
+from .api import (
+    SipgateBadRequestError,
+    SipgateError,
+    SipgateForbiddenError,
+    SipgateInsufficientFundsError,
+)
 from .const import (
     ATTR_CALL_ID,
     ATTR_CALLEE,
@@ -21,13 +35,20 @@ from .const import (
     ATTR_CALLER_ID,
     ATTR_DEVICE_ID,
     ATTR_HUNG_UP,
+    ATTR_MESSAGE,
+    ATTR_RECIPIENT,
+    ATTR_SEND_AT,
     ATTR_SESSION_ID,
+    ATTR_SMS_ID,
     CONF_CALLER_ID,
     CONF_DEVICE_ID,
+    CONF_SMS_ID,
+    DEFAULT_SMS_ID,
     DOMAIN,
     LOGGER,
     SERVICE_HANGUP_CALL,
     SERVICE_INITIATE_CALL,
+    SERVICE_SEND_SMS,
 )
 from .data import SipgateConfigEntry, SipgateRuntimeData
 from .errors import async_request
@@ -39,7 +60,16 @@ from .validation import (
     normalize_caller,
     normalize_extension,
     normalize_number,
+    normalize_sms_id,
 )
+
+# What a failed SMS is told with where it differs from a failed call.
+SMS_ERROR_KEYS: Final[dict[type[SipgateError], str]] = {
+    SipgateBadRequestError: "sms_bad_request",
+    SipgateForbiddenError: "sms_forbidden",
+}
+# sipgate sends an SMS at most this far ahead.
+SEND_AT_LIMIT: Final = timedelta(days=30)
 
 # The schemas check which fields there are; the handlers check their values,
 # so that every mistake gets a translated message. That includes numbers that
@@ -57,6 +87,15 @@ INITIATE_CALL_SCHEMA: Final = vol.Schema(
 HANGUP_CALL_SCHEMA: Final = vol.Schema(
     {
         vol.Required(ATTR_CALL_ID): object,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): str,
+    }
+)
+SEND_SMS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_RECIPIENT): object,
+        vol.Required(ATTR_MESSAGE): object,
+        vol.Optional(ATTR_SMS_ID): object,
+        vol.Optional(ATTR_SEND_AT): object,
         vol.Optional(ATTR_CONFIG_ENTRY_ID): str,
     }
 )
@@ -79,26 +118,89 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=HANGUP_CALL_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SEND_SMS, _async_send_sms, schema=SEND_SMS_SCHEMA
+    )
 
 
 async def _async_initiate_call(call: ServiceCall) -> ServiceResponse:
     """Place a call; report any failure as a notification and raise it."""
+    session_id = await async_place_call(
+        call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID), call.data
+    )
+    # Home Assistant passes it on only to callers that ask for a response.
+    return {ATTR_SESSION_ID: session_id}
+
+
+async def async_place_call(
+    hass: HomeAssistant, entry_id: str | None, data: Mapping[str, Any]
+) -> str:
+    """Place a call with the fields of ``initiate_call``; return its session id.
+
+    A failure is shown as the account's notification and raised.
+    """
 
     def place(entry: SipgateConfigEntry, runtime: SipgateRuntimeData) -> Awaitable[str]:
-        arguments = _call_arguments(call.data, entry.options)
-        return async_request(
-            call.hass, entry, runtime.client.async_initiate_call(**arguments)
+        arguments = _call_arguments(data, entry.options)
+        return _async_paid(
+            runtime,
+            async_request(hass, entry, runtime.client.async_initiate_call(**arguments)),
         )
 
     session_id = await async_run(
-        call.hass,
-        call.data.get(ATTR_CONFIG_ENTRY_ID),
-        ("call_failed", {"callee": call.data[ATTR_CALLEE]}),
-        place,
+        hass, entry_id, ("call_failed", {"callee": data[ATTR_CALLEE]}), place
     )
     LOGGER.debug("sipgate started call session %s", session_id)
-    # Home Assistant passes it on only to callers that ask for a response.
-    return {ATTR_SESSION_ID: session_id}
+    return session_id
+
+
+async def _async_send_sms(call: ServiceCall) -> None:
+    """Send an SMS; report any failure as a notification and raise it."""
+    await async_send_sms(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID), call.data)
+
+
+async def async_send_sms(
+    hass: HomeAssistant, entry_id: str | None, data: Mapping[str, Any]
+) -> None:
+    """Send an SMS with the fields of ``send_sms``, once and never again.
+
+    A failure is shown as the account's notification and raised.
+    """
+
+    def send(entry: SipgateConfigEntry, runtime: SipgateRuntimeData) -> Awaitable[None]:
+        arguments = _sms_arguments(data, entry.options)
+        return _async_paid(
+            runtime,
+            async_request(
+                hass,
+                entry,
+                runtime.client.async_send_sms(**arguments),
+                keys=SMS_ERROR_KEYS,
+            ),
+        )
+
+    await async_run(
+        hass,
+        entry_id,
+        ("sms_failed", {"recipient": data[ATTR_RECIPIENT]}),
+        send,
+        call_issue=False,
+    )
+
+
+async def _async_paid[T](runtime: SipgateRuntimeData, request: Awaitable[T]) -> T:
+    """Await a request that may cost money, then have the balance read again.
+
+    So does a refusal for a balance too low; other failures change nothing.
+    """
+    try:
+        result = await request
+    except HomeAssistantError as err:
+        if isinstance(err.__cause__, SipgateInsufficientFundsError):
+            runtime.balance.async_spent()
+        raise
+    runtime.balance.async_spent()
+    return result
 
 
 async def _async_hangup_call(call: ServiceCall) -> ServiceResponse:
@@ -122,7 +224,7 @@ async def async_hang_up(
             hass,
             entry,
             runtime.client.async_hangup_call(valid_id),
-            forbidden="hangup_forbidden",
+            keys={SipgateForbiddenError: "hangup_forbidden"},
         )
         if not hung_up:
             # The call is over, but its hangup push was lost or is on its way.
@@ -218,6 +320,78 @@ def _call_arguments(
         "device_id": device_id,
         "caller_id": caller_id,
     }
+
+
+def _sms_arguments(
+    data: Mapping[str, Any], options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return the client's SMS arguments from the action data and the defaults.
+
+    Raises ServiceValidationError for a recipient that is not a number, a
+    blank message, an SMS extension that is not one or a time to send that is
+    not between now and SEND_AT_LIMIT from now, before any request is made.
+    """
+    recipient = _normalized(data, ATTR_RECIPIENT, normalize_number, "invalid_recipient")
+    message = data[ATTR_MESSAGE]
+    if message is not None and not isinstance(message, str):
+        # Not "empty": an unquoted 0123 arrives as another number.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_text",
+            translation_placeholders={"field": ATTR_MESSAGE, "value": shorten(message)},
+        )
+    if not message or not message.strip():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_message"
+        )
+    try:
+        message.encode()
+    except UnicodeEncodeError:
+        # Only half of a character (a lone surrogate), as a template can make.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="message_not_encodable"
+        ) from None
+    sms_id = options.get(CONF_SMS_ID, DEFAULT_SMS_ID)
+    if ATTR_SMS_ID in data:
+        sms_id = _normalized(data, ATTR_SMS_ID, normalize_sms_id, "invalid_sms_id")
+    send_at = None
+    if ATTR_SEND_AT in data:
+        # Rounded up: a time within the next second stays in the future.
+        send_at = math.ceil(_send_at(data[ATTR_SEND_AT]).timestamp())
+    return {
+        "sms_id": sms_id,
+        "recipient": recipient,
+        "message": message,
+        "send_at": send_at,
+    }
+
+
+def _send_at(value: Any) -> datetime:
+    """Return when to send an SMS: a future time, at most 30 days ahead.
+
+    Text is read as Home Assistant reads datetimes; a time without a zone is
+    in Home Assistant's time zone.
+    """
+    try:
+        when = dt_util.parse_datetime(value) if isinstance(value, str) else value
+    except ValueError:  # in the form of one, but no date: 2026-02-30
+        when = None
+    if not isinstance(when, datetime):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_send_at",
+            translation_placeholders={"value": shorten(value)},
+        )
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt_util.get_default_time_zone())
+    now = dt_util.utcnow()
+    if not now < when <= now + SEND_AT_LIMIT:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="send_at_out_of_range",
+            translation_placeholders={"value": shorten(value)},
+        )
+    return when
 
 
 def _normalized(

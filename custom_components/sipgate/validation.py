@@ -19,6 +19,8 @@ _NUMBER: Final = re.compile(r"\+[1-9][0-9]{6,14}|0[1-9][0-9]{1,13}|[1-9][0-9]{2,
 _AMBIGUOUS: Final = re.compile(r"[1-9][0-9]{6,14}")
 # VoIP phone (e), user phoneline (p), external phone (x), mobile phone (y).
 _EXTENSION: Final = re.compile(r"[epxy](?:0|[1-9][0-9]*)")
+# SMS extension (s).
+_SMS_ID: Final = re.compile(r"s(?:0|[1-9][0-9]*)")
 # The cloud metadata service's IPv6 address (AWS); its IPv4 one is link-local.
 _METADATA: Final = ipaddress.ip_address("fd00:ec2::254")
 
@@ -57,8 +59,18 @@ def is_ambiguous_number(value: str) -> bool:
 
 def normalize_extension(value: str) -> str | None:
     """Return a device extension such as ``e0`` in lower case, or ``None``."""
-    extension = value.strip().lower()
-    return extension if _EXTENSION.fullmatch(extension) else None
+    return _identifier(value, _EXTENSION)
+
+
+def normalize_sms_id(value: str) -> str | None:
+    """Return an SMS extension such as ``s0`` in lower case, or ``None``."""
+    return _identifier(value, _SMS_ID)
+
+
+def _identifier(value: str, pattern: re.Pattern[str]) -> str | None:
+    """Return an extension in lower case if it matches the pattern."""
+    identifier = value.strip().lower()
+    return identifier if pattern.fullmatch(identifier) else None
 
 
 def normalize_caller(value: str) -> str | None:
