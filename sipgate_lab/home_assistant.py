@@ -219,13 +219,21 @@ class Sandbox(Service):
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
             return str(response.read().decode())
 
-    def calls(self) -> list[dict[str, Any]]:
-        """Return the recorded ``POST /v2/sessions/calls`` requests."""
+    def requests(self, method: str, path: str) -> list[dict[str, Any]]:
+        """Return the recorded API requests with this method and path."""
         return [
             request
             for request in self.control("GET", "requests")
-            if request["method"] == "POST" and request["path"] == "/v2/sessions/calls"
+            if request["method"] == method and request["path"] == path
         ]
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Return the recorded ``POST /v2/sessions/calls`` requests."""
+        return self.requests("POST", "/v2/sessions/calls")
+
+    def sms(self) -> list[dict[str, Any]]:
+        """Return the recorded ``POST /v2/sessions/sms`` requests."""
+        return self.requests("POST", "/v2/sessions/sms")
 
 
 class HomeAssistant(Service):
@@ -414,6 +422,37 @@ class HomeAssistant(Service):
             "GET", f"/api/config/config_entries/entry?domain={domain}", token=token
         )
         return entries
+
+    def subentries(
+        self, token: str, entry_id: str, subentry_type: str
+    ) -> list[dict[str, Any]]:
+        """Return a config entry's subentries of a type, such as its contacts."""
+        (subentries,) = self.websocket(
+            token, {"type": "config_entries/subentries/list", "entry_id": entry_id}
+        )
+        return [
+            subentry
+            for subentry in subentries
+            if subentry["subentry_type"] == subentry_type
+        ]
+
+    def entity_ids(
+        self, token: str, entry_id: str, subentry_id: str | None = None
+    ) -> dict[str, str]:
+        """Return the entity IDs of a config entry by their translation keys.
+
+        Those of the entry itself (the account's: ``call_state``, ``balance``,
+        ...) or, with ``subentry_id``, those of one of its subentries (a
+        contact's: ``call``, ``sms``). The IDs come from the entity registry:
+        Home Assistant derives them from names, which tests need not guess.
+        """
+        (entities,) = self.websocket(token, {"type": "config/entity_registry/list"})
+        return {
+            entity["translation_key"]: entity["entity_id"]
+            for entity in entities
+            if entity["config_entry_id"] == entry_id
+            and entity["config_subentry_id"] == subentry_id
+        }
 
     def websocket(self, token: str, *commands: dict[str, Any]) -> list[Any]:
         """Send commands over the WebSocket API and return their results."""

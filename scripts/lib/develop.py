@@ -3,8 +3,8 @@
 scripts/develop runs this as ``python -m scripts.lib.develop`` in the Python
 3.14 environment of requirements/e2e.txt, as the same process (it execs).
 Without SIPGATE_MODE=real it also starts the sipgate sandbox and sets up a
-sipgate entry and a dashboard against it. Ctrl-C, SIGTERM and SIGHUP stop
-everything; "Restart" in Home Assistant restarts it.
+sipgate entry with a sample contact and a dashboard against it. Ctrl-C,
+SIGTERM and SIGHUP stop everything; "Restart" in Home Assistant restarts it.
 """
 
 import argparse
@@ -26,6 +26,7 @@ from sipgate_lab.home_assistant import (
     Sandbox,
     save_dashboard,
     sipgate_call_dashboard,
+    wait_for,
 )
 from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN
 
@@ -38,6 +39,12 @@ INCLUDED_FILES = {"automations.yaml": "[]\n", "scripts.yaml": "", "scenes.yaml":
 SANDBOX_ENTRY_TITLE = f"sipgate {MASTER_SIP_ID}w0"
 DASHBOARD = "sipgate-demo"
 CALLEE = "+49 211 123456"
+# The sample contact: "Oma Erna" of the sandbox's contacts, with her number.
+CONTACT = "contact"
+CONTACT_NAME = "Oma Erna"
+CONTACT_NUMBER = "+49 211 12345678"
+# A contact's entities by translation key, in the order of its card.
+CONTACT_ENTITIES = ("call", "sms")
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -131,7 +138,8 @@ def _set_up(hass: HomeAssistant, sandbox: Sandbox | None) -> None:
         else:
             entry_id, created = _sandbox_entry(hass, token, sandbox)
             _connect_pushes(hass, token, sandbox, entry_id)
-            if created or not _has_dashboard(hass, token):
+            contact_added = _sample_contact(hass, token, entry_id)
+            if created or contact_added or not _has_dashboard(hass, token):
                 save_dashboard(
                     hass, token, DASHBOARD, "sipgate", _dashboard(hass, token, entry_id)
                 )
@@ -212,21 +220,71 @@ def _connect_pushes(
         )
 
 
-def _dashboard(hass: HomeAssistant, token: str, entry_id: str) -> dict[str, Any]:
-    """Return the demo dashboard: the Call button and the entry's entities."""
-    (entities,) = hass.websocket(token, {"type": "config/entity_registry/list"})
-    dashboard = sipgate_call_dashboard(CALLEE, entry_id)
-    dashboard["views"][0]["cards"].append(
-        {
-            "type": "entities",
-            "title": "Calls",
-            "entities": sorted(
-                entity["entity_id"]
-                for entity in entities
-                if entity["config_entry_id"] == entry_id
-            ),
-        }
+def _sample_contact(hass: HomeAssistant, token: str, entry_id: str) -> bool:
+    """Add the sample contact to the entry unless it has contacts; say if added.
+
+    It is added through the contact flow, as "Add contact" on the entry's page
+    does, and its entities are waited for: the entry reloads to make them.
+    """
+    if hass.subentries(token, entry_id, CONTACT):
+        return False
+    print(f"Adding the contact {CONTACT_NAME} to the sipgate entry")
+    flow_path = "/api/config/config_entries/subentries/flow"
+    flow = hass.api("POST", flow_path, {"handler": [entry_id, CONTACT]}, token=token)
+    if flow["type"] != "form":
+        raise RuntimeError(
+            f"the sipgate contact flow did not open: {flow.get('reason')}"
+        )
+    result: dict[str, Any] = hass.api(
+        "POST",
+        f"{flow_path}/{flow['flow_id']}",
+        {"name": CONTACT_NAME, "number": CONTACT_NUMBER},
+        token=token,
     )
+    if result["type"] != "create_entry":
+        raise RuntimeError(
+            "the sipgate contact flow did not accept the sample contact: "
+            f"{result.get('errors') or result.get('reason')}"
+        )
+
+    def entities() -> bool:
+        contacts = hass.subentries(token, entry_id, CONTACT)
+        return any(
+            set(CONTACT_ENTITIES)
+            <= hass.entity_ids(token, entry_id, contact["subentry_id"]).keys()
+            for contact in contacts
+        )
+
+    wait_for(entities, f"the entities of the contact {CONTACT_NAME}", 60)
+    return True
+
+
+def _dashboard(hass: HomeAssistant, token: str, entry_id: str) -> dict[str, Any]:
+    """Return the demo dashboard: the Call button and the entry's entities.
+
+    The account's call entities, a card per contact (its Call button and SMS
+    entity) and the account's balance, if the token may read it.
+    """
+    dashboard = sipgate_call_dashboard(CALLEE, entry_id)
+    cards: list[dict[str, Any]] = dashboard["views"][0]["cards"]
+    account = hass.entity_ids(token, entry_id)
+    balance = account.pop("balance", None)
+    cards.append(
+        {"type": "entities", "title": "Calls", "entities": sorted(account.values())}
+    )
+    for contact in hass.subentries(token, entry_id, CONTACT):
+        entities = hass.entity_ids(token, entry_id, contact["subentry_id"])
+        cards.append(
+            {
+                "type": "entities",
+                "title": contact["title"],
+                "entities": [
+                    entities[key] for key in CONTACT_ENTITIES if key in entities
+                ],
+            }
+        )
+    if balance is not None:
+        cards.append({"type": "entities", "title": "Account", "entities": [balance]})
     return dashboard
 
 
@@ -252,8 +310,14 @@ of this working tree. Log in as {USERNAME}, password {PASSWORD}.""")
   Back to normal: curl -X POST {sandbox.url}/_sandbox/reset
 - Settings → Tools → Actions → "sipgate: Initiate call" with other numbers
   and phones (e0, y0, x0).
-- Let "Oma Erna" (a sandbox contact) call: the dashboard shows her ringing,
-  then talking after 5 seconds, until you press "Hang up":
+- The contact "{CONTACT_NAME}" on the dashboard: "{CONTACT_NAME} Call" → Press
+  calls her. Text her: Settings → Tools → Actions → "Send a notification
+  message", target "SMS {CONTACT_NAME}", a message; the sandbox logs
+  POST /v2/sessions/sms. More contacts: Settings → Devices & services →
+  sipgate → Add contact. "Account" shows the balance (sipgate reads it
+  every 30 minutes and after each call or SMS).
+- Let "{CONTACT_NAME}" call: the dashboard shows her ringing, then talking
+  after 5 seconds, until you press "Hang up":
     curl -H 'Content-Type: application/json' \\
         -d '{{"from": "4921112345678", "answer_after": 5, "hangup": "on_delete"}}' \\
         {sandbox.url}/_sandbox/push/call

@@ -26,6 +26,7 @@ from sipgate_lab.home_assistant import (
     REPO,
     USERNAME,
     HomeAssistant,
+    Sandbox,
     free_port,
     http_json,
     wait_for,
@@ -34,6 +35,9 @@ from sipgate_lab.home_assistant import (
 READY = "Log in as"
 CALL_STATE = "sensor.sipgate_1234567w0_call_state"
 HANG_UP = "button.sipgate_1234567w0_hang_up"
+DASHBOARD = "sipgate-demo"
+# The sample contact's number, as sipgate gets it.
+CONTACT_NUMBER = "+4921112345678"
 # The first start in a new directory onboards and adds the sandbox entry.
 START_TIMEOUT = 300
 
@@ -41,11 +45,13 @@ START_TIMEOUT = 300
 class Develop:
     """A running ``scripts/develop`` and what it printed."""
 
-    def __init__(self, config: Path) -> None:
-        """Start it on free ports; ``wait_until_ready`` waits for it."""
+    def __init__(
+        self, config: Path, port: int | None = None, sandbox_port: int | None = None
+    ) -> None:
+        """Start it on these or free ports; ``wait_until_ready`` waits for it."""
         self.config = config
-        self.port = free_port()
-        self.sandbox_port = free_port()
+        self.port = port or free_port()
+        self.sandbox_port = sandbox_port or free_port()
         env = {
             name: value
             for name, value in os.environ.items()
@@ -129,11 +135,11 @@ def develop(tmp_path: Path) -> Generator[Develop]:
 
 def stop_with(develop: Develop, signum: signal.Signals) -> None:
     """Send the signal to the script alone; everything it started stops."""
-    assert develop.listening() == [develop.port, develop.sandbox_port]
+    assert develop.listening() == [develop.port, develop.sandbox_port], develop.output
     os.kill(develop.process.pid, signum)
     assert develop.process.wait(timeout=90) == 0, develop.output
     assert "Stopping" in develop.output
-    assert develop.listening() == []
+    assert develop.listening() == [], develop.output
 
 
 def test_automations_made_in_the_ui_then_sigterm(develop: Develop) -> None:
@@ -194,3 +200,72 @@ def test_other_signals_stop_everything(
 ) -> None:
     """Ctrl-C's SIGINT and a closed terminal's SIGHUP sent to the script alone."""
     stop_with(develop, signum)
+
+
+def dashboard_entities(hass: HomeAssistant, token: str) -> set[str]:
+    """Return the entities on the cards of the demo dashboard."""
+    (config,) = hass.websocket(
+        token, {"type": "lovelace/config", "url_path": DASHBOARD}
+    )
+    return {
+        entity
+        for view in config["views"]
+        for card in view["cards"]
+        for entity in card.get("entities", [])
+    }
+
+
+def test_the_sample_contact_and_balance_then_a_second_start(develop: Develop) -> None:
+    """The dashboard calls and texts the sample contact and shows the balance.
+
+    A second start with the same directory adds neither entry nor contact.
+    """
+    hass = HomeAssistant(develop.config, develop.port, None)
+    sandbox = Sandbox(develop.sandbox_port, None)  # Started by the script.
+    tokens = hass.login(USERNAME, PASSWORD)
+    token = tokens["access_token"]
+    (entry,) = hass.config_entries(token, "sipgate")
+    (contact,) = hass.subentries(token, entry["entry_id"], "contact")
+    assert contact["title"] == "Oma Erna"
+    contact_ids = hass.entity_ids(token, entry["entry_id"], contact["subentry_id"])
+    balance = hass.entity_ids(token, entry["entry_id"])["balance"]
+    on_dashboard = dashboard_entities(hass, token)
+    assert {contact_ids["call"], contact_ids["sms"], balance} <= on_dashboard
+    assert hass.api("GET", f"/api/states/{balance}", token=token)["state"] == "3.5"
+
+    hass.api(
+        "POST",
+        "/api/services/button/press",
+        {"entity_id": contact_ids["call"]},
+        token=token,
+    )
+    (call,) = wait_for(sandbox.calls, "the call to the contact", 60)
+    assert call["json"]["callee"] == CONTACT_NUMBER
+    hass.api(
+        "POST",
+        "/api/services/notify/send_message",
+        {"entity_id": contact_ids["sms"], "message": "Hallo Oma"},
+        token=token,
+    )
+    (sms,) = wait_for(sandbox.sms, "the SMS to the contact", 60)
+    assert sms["json"] == {
+        "smsId": "s0",
+        "recipient": CONTACT_NUMBER,
+        "message": "Hallo Oma",
+    }
+    hass.revoke(tokens)
+    stop_with(develop, signal.SIGTERM)
+
+    again = Develop(develop.config, develop.port, develop.sandbox_port)
+    try:
+        again.wait_until_ready()
+        assert "Adding" not in again.output
+        tokens = hass.login(USERNAME, PASSWORD)
+        token = tokens["access_token"]
+        (entry,) = hass.config_entries(token, "sipgate")
+        assert len(hass.subentries(token, entry["entry_id"], "contact")) == 1
+        assert dashboard_entities(hass, token) == on_dashboard
+        hass.revoke(tokens)
+        stop_with(again, signal.SIGTERM)
+    finally:
+        again.kill_leftovers()
