@@ -831,11 +831,21 @@ class SipgateSandbox:
 
     async def _devices(self, request: web.Request) -> web.Response:
         """Answer ``GET /{userId}/devices``."""
+        return self._user_items(request, DEVICE_SCOPES, "devices:read", DEVICES)
+
+    def _user_items(
+        self,
+        request: web.Request,
+        scopes: frozenset[str],
+        scope: str,
+        items: dict[str, list[dict[str, Any]]],
+    ) -> web.Response:
+        """Answer a list of the token's own user; 403 for another user."""
         token = self._authenticate(request)
         user_id = request.match_info["user_id"]
-        if not token.scopes & DEVICE_SCOPES or user_id != token.user:
-            raise _http_error(403, "FORBIDDEN", "Missing scope devices:read")
-        return web.json_response({"items": DEVICES[user_id]})
+        if not token.scopes & scopes or user_id != token.user:
+            raise _http_error(403, "FORBIDDEN", f"Missing scope {scope}")
+        return web.json_response({"items": items[user_id]})
 
     async def _new_call(self, request: web.Request) -> web.Response:
         """Answer ``POST /sessions/calls`` (click-to-dial)."""
@@ -930,11 +940,7 @@ class SipgateSandbox:
 
     async def _sms_extensions(self, request: web.Request) -> web.Response:
         """Answer ``GET /{userId}/sms``: the user's SMS extensions."""
-        token = self._authenticate(request)
-        user_id = request.match_info["user_id"]
-        if not token.scopes & SMS_READ_SCOPES or user_id != token.user:
-            raise _http_error(403, "FORBIDDEN", "Missing scope sms:read")
-        return web.json_response({"items": SMS_EXTENSIONS[user_id]})
+        return self._user_items(request, SMS_READ_SCOPES, "sms:read", SMS_EXTENSIONS)
 
     async def _send_sms(self, request: web.Request) -> web.Response:
         """Answer ``POST /sessions/sms``: 204 without body, the SMS recorded."""

@@ -14,9 +14,8 @@ from .const import (
     CONF_DEVICE_ID,
     CONF_NUMBER,
 )
-from .contacts import contacts
 from .data import SipgateConfigEntry
-from .entity import SipgateContactEntity, SipgateEntity
+from .entity import SipgateContactEntity, SipgateEntity, async_add_contact_entities
 from .services import async_hang_up, async_place_call
 
 # One request to sipgate at a time.
@@ -30,11 +29,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the account's hang-up button and a call button per contact."""
     async_add_entities([SipgateHangUpButton(entry)])
-    for contact in contacts(entry):
-        async_add_entities(
-            [SipgateCallContactButton(entry, contact)],
-            config_subentry_id=contact.subentry_id,
-        )
+    async_add_contact_entities(entry, async_add_entities, SipgateCallContactButton)
 
 
 class SipgateHangUpButton(SipgateEntity, ButtonEntity):

@@ -5,11 +5,16 @@ that the entities of one contact (a config subentry) never share a device
 with those of another.
 """
 
+from collections.abc import Callable
+
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
+from .contacts import contacts
 from .data import SipgateConfigEntry
 
 
@@ -68,4 +73,17 @@ class SipgateContactEntity(Entity):
             manufacturer="sipgate",
             model="contact",
             entry_type=DeviceEntryType.SERVICE,
+        )
+
+
+@callback
+def async_add_contact_entities(
+    entry: SipgateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity: Callable[[SipgateConfigEntry, ConfigSubentry], Entity],
+) -> None:
+    """Add an entity per contact, each to the contact's subentry."""
+    for contact in contacts(entry):
+        async_add_entities(
+            [entity(entry, contact)], config_subentry_id=contact.subentry_id
         )

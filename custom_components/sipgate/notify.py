@@ -9,9 +9,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ATTR_MESSAGE, ATTR_RECIPIENT, CONF_NUMBER
-from .contacts import contacts
 from .data import SipgateConfigEntry
-from .entity import SipgateContactEntity
+from .entity import SipgateContactEntity, async_add_contact_entities
 from .services import async_send_sms
 
 # One request to sipgate at a time.
@@ -24,11 +23,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add an SMS entity per contact."""
-    for contact in contacts(entry):
-        async_add_entities(
-            [SipgateContactSms(entry, contact)],
-            config_subentry_id=contact.subentry_id,
-        )
+    async_add_contact_entities(entry, async_add_entities, SipgateContactSms)
 
 
 class SipgateContactSms(SipgateContactEntity, NotifyEntity):
