@@ -260,3 +260,25 @@ async def test_added_once_sipgate_answers(
     assert len(hass.states.async_entity_ids("sensor")) == 2
     await hass.config_entries.async_unload(entry.entry_id)
     await server.close()
+
+
+async def test_a_token_without_the_scope_removes_the_sensor(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Reconfigured with a token that may not read it, the sensor goes."""
+    assert entity_registry.async_get(BALANCE) is not None
+    hass.config_entries.async_update_entry(
+        init_integration,
+        data={
+            **init_integration.data,
+            "token_id": TOKEN_NO_BALANCE.token_id,
+            "token": TOKEN_NO_BALANCE.token,
+        },
+    )
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert entity_registry.async_get(BALANCE) is None
+    assert hass.states.get(BALANCE) is None
+    assert entity_registry.async_get("sensor.sipgate_1234567w0_call_state") is not None

@@ -9,10 +9,12 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .calls import CALL_STATES
+from .const import DOMAIN
 from .coordinator import SipgateBalanceCoordinator
 from .data import SipgateConfigEntry
 from .entity import SipgateEntity, account_device_info
@@ -35,7 +37,13 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.balance
     if coordinator.data is not None:
         async_add_entities([SipgateBalanceSensor(entry, coordinator.data.currency)])
-    elif not coordinator.last_update_success:
+    elif coordinator.last_update_success:
+        # Refused (no balance:read): the sensor of an earlier token goes.
+        registry = er.async_get(hass)
+        unique_id = balance_unique_id(entry)
+        if entity_id := registry.async_get_entity_id("sensor", DOMAIN, unique_id):
+            registry.async_remove(entity_id)
+    else:
         added = False
 
         @callback
@@ -46,6 +54,11 @@ async def async_setup_entry(
                 async_add_entities([SipgateBalanceSensor(entry, balance.currency)])
 
         entry.async_on_unload(coordinator.async_add_listener(add_when_read))
+
+
+def balance_unique_id(entry: SipgateConfigEntry) -> str:
+    """Return the unique id of the account's balance sensor."""
+    return f"{entry.runtime_data.account.unique_id}_balance"
 
 
 class SipgateCallStateSensor(SipgateEntity, SensorEntity):
@@ -86,7 +99,7 @@ class SipgateBalanceSensor(CoordinatorEntity[SipgateBalanceCoordinator], SensorE
     def __init__(self, entry: SipgateConfigEntry, currency: str) -> None:
         """Be the account's "Balance" entity, in the balance's currency."""
         super().__init__(entry.runtime_data.balance)
-        self._attr_unique_id = f"{entry.runtime_data.account.unique_id}_balance"
+        self._attr_unique_id = balance_unique_id(entry)
         self._attr_device_info = account_device_info(entry)
         self._attr_native_unit_of_measurement = currency
 
