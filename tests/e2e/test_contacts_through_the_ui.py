@@ -154,10 +154,11 @@ def test_text_the_contact_from_the_actions_tool(
     page.get_by_role("button", name="Add target").click()
     page.get_by_role("option", name=f"SMS {NAME}").click()
     expect(page.get_by_role("button", name=f"SMS {NAME}")).to_be_visible()
-    # The message field has no accessible name: find it by its description.
-    page.locator("ha-settings-row").filter(
-        has_text="Your notification message"
-    ).get_by_role("textbox").fill(MESSAGE)
+    # The message field has no accessible name: find it by its description
+    # (the optional title's description mentions the message too).
+    rows = page.locator("ha-settings-row")
+    message_row = rows.filter(has_text="Your notification message")
+    message_row.filter(has_not_text="Title").get_by_role("textbox").fill(MESSAGE)
     screenshot(page, artifacts / "11-sms.png")
     assert sandbox.sms() == []
     page.get_by_role("button", name="Perform action").click()
