@@ -134,3 +134,20 @@ async def init_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+async def second_entry(
+    hass: HomeAssistant, entry_data: dict[str, str]
+) -> MockConfigEntry:
+    """Set up a second sipgate account (phone y0) beside the first."""
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        title="sipgate 1234567w9",
+        unique_id="1234567w9",
+        data=entry_data,
+        options={CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "+49211888000"},
+    )
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(other.entry_id)
+    return other

@@ -240,14 +240,16 @@ async def test_rate_limit_retry_after(
 
 async def test_timeout(make_client: ClientFactory, sandbox: SipgateSandbox) -> None:
     """No answer within the timeout: sent once, may have been acted on."""
-    sandbox.scenario.delay = 2
+    sandbox.scenario.delay = 3
     with pytest.raises(SipgateTimeoutError) as excinfo:
-        await _call(make_client(timeout=0.05))
+        await _call(make_client(timeout=0.5))
     assert isinstance(excinfo.value, SipgateNoAnswerError)
     assert excinfo.value.status is None
     assert str(excinfo.value) == (
-        "sipgate did not answer POST /sessions/calls within 0.05 s"
+        "sipgate did not answer POST /sessions/calls within 0.5 s"
     )
+    # It arrived (on a loaded machine perhaps only now), and only once.
+    await sandbox.wait_for_requests("POST", "/v2/sessions/calls", 1)
     assert len(sandbox.requests) == 1
 
 
@@ -543,6 +545,28 @@ async def test_hangup_answers(canned: Canned) -> None:
     assert str(response_error.value) == "sipgate answered DELETE /calls/ABC with 300"
 
 
+async def test_hangup_call_quotes_the_id(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """The call id is one path segment: a slash in it is escaped too."""
+    paths: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        paths.append(request.raw_path)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    client = SipgateClient(
+        session, "token-ABC123", "secret", base_url=str(server.make_url("/v2"))
+    )
+    assert await client.async_hangup_call("a/b c?d") is True
+    await server.close()
+    assert paths == ["/v2/calls/a%2Fb%20c%3Fd"]
+
+
 async def test_active_calls(
     make_client: ClientFactory, sandbox: SipgateSandbox
 ) -> None:
@@ -567,8 +591,9 @@ async def test_active_calls(
 async def test_active_calls_malformed(canned: Canned, body: Any) -> None:
     """A call list the client cannot read is a response error."""
     client = await canned(web.json_response(body))
-    with pytest.raises(SipgateResponseError, match="Unexpected call list"):
+    with pytest.raises(SipgateResponseError, match="Unexpected call list") as excinfo:
         await client.async_get_active_call_ids()
+    assert excinfo.value.status == 200
 
 
 async def test_contact_name(
@@ -582,6 +607,30 @@ async def test_contact_name(
     assert request.headers["Authorization"] == TOKEN.authorization
     with pytest.raises(SipgateForbiddenError):
         await make_client(TOKEN_NO_DEVICES).async_get_contact_name("+4915799912345")
+
+
+async def test_contact_name_filter(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """The number goes out under both names sipgate documents for the filter."""
+    queries: list[list[tuple[str, str]]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        queries.append(list(request.query.items()))
+        return web.json_response({"items": []})
+
+    app = web.Application()
+    app.router.add_route("GET", "/v2/contacts", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    client = SipgateClient(
+        session, "token-ABC123", "secret", base_url=str(server.make_url("/v2"))
+    )
+    assert await client.async_get_contact_name("+49211123456") is None
+    await server.close()
+    assert queries == [
+        [("phonenumbers[]", "+49211123456"), ("phonenumbers", "+49211123456")]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -612,8 +661,11 @@ async def test_contact_name_checks_the_numbers(
 async def test_contacts_malformed(canned: Canned, body: Any) -> None:
     """A contact list the client cannot read is a response error."""
     client = await canned(web.json_response(body))
-    with pytest.raises(SipgateResponseError, match="Unexpected contact list"):
+    with pytest.raises(
+        SipgateResponseError, match="Unexpected contact list"
+    ) as excinfo:
         await client.async_get_contact_name("+49211123456")
+    assert excinfo.value.status == 200
 
 
 async def test_sipgateio_settings(
@@ -651,8 +703,39 @@ async def test_sipgateio_settings_defaults(canned: Canned) -> None:
         incoming_url="", outgoing_url="", log=False, whitelist=()
     )
     client = await canned(web.json_response(["x"]))
-    with pytest.raises(SipgateResponseError, match=r"Unexpected sipgate\.io settings"):
+    with pytest.raises(
+        SipgateResponseError, match=r"Unexpected sipgate\.io settings"
+    ) as excinfo:
         await client.async_get_sipgateio_settings()
+    assert excinfo.value.status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "arguments", "what"),
+    [
+        ("async_get_active_call_ids", {}, "GET /calls"),
+        ("async_get_contact_name", {"number": "+49211123456"}, "GET /contacts"),
+        ("async_get_sipgateio_settings", {}, "GET /settings/sipgateio"),
+        (
+            "async_set_sipgateio_settings",
+            {
+                "settings": SipgateIoSettings(
+                    incoming_url="", outgoing_url="", log=False, whitelist=()
+                )
+            },
+            "PUT /settings/sipgateio",
+        ),
+    ],
+)
+async def test_errors_name_the_request(
+    canned: Canned, method: str, arguments: dict[str, Any], what: str
+) -> None:
+    """An error names the HTTP method, in capitals, and the path."""
+    client = await canned(web.Response(status=500))
+    with pytest.raises(SipgateServerError) as excinfo:
+        await getattr(client, method)(**arguments)
+    assert excinfo.value.status == 500
+    assert str(excinfo.value) == f"sipgate answered {what} with 500"
 
 
 async def test_sms_extensions(

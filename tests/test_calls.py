@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import timedelta
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from custom_components.sipgate.calls import (
     RINGING_LIMIT,
     TALKING_LIMIT,
 )
-from custom_components.sipgate.const import CONF_PUSH_PUBLIC_KEY, DOMAIN
+from custom_components.sipgate.const import CONF_PUSH_PUBLIC_KEY, DOMAIN, LOGGER
 from custom_components.sipgate.push import parse
 from homeassistant.const import CONF_WEBHOOK_ID, STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
@@ -53,6 +54,15 @@ def events(hass: HomeAssistant) -> list[tuple[str, dict[str, Any]]]:
 
     async_track_state_change_event(hass, [EVENT], changed)
     return seen
+
+
+def debug_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the integration's debug messages."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == LOGGER.name and record.levelno == logging.DEBUG
+    ]
 
 
 def call_attributes(event: tuple[str, dict[str, Any]]) -> dict[str, Any]:
@@ -220,25 +230,44 @@ async def test_a_push_is_answered_before_what_follows_runs(
 
 
 async def test_names_are_cached(
-    hass: HomeAssistant, push_url: str, sandbox: SipgateSandbox
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    events: list[tuple[str, dict[str, Any]]],
 ) -> None:
     """A number is looked up once; unknown numbers are remembered too."""
     for caller in (GRANDMA, GRANDMA, "492110000000", "492110000000"):
         await sandbox.simulate_call(push_url, from_=caller, answer=False)
-    await settle(hass)
+        await settle(hass)
     assert len(sandbox.requests_to("GET", "/v2/contacts")) == 2
+    # The name from the cache is the one sipgate gave.
+    assert [attrs["caller_name"] for kind, attrs in events if kind == "incoming"] == [
+        "Oma Erna",
+        "Oma Erna",
+        None,
+        None,
+    ]
 
 
-@pytest.mark.parametrize("scenario", [{"delay": 1.0}, {"server_error": 503}])
+@pytest.mark.parametrize(
+    ("scenario", "error"),
+    [({"delay": 1.0}, "TimeoutError"), ({"server_error": 503}, "SipgateServerError")],
+)
 async def test_slow_or_failing_name_lookup(
     hass: HomeAssistant,
     push_url: str,
     sandbox: SipgateSandbox,
     events: list[tuple[str, dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     scenario: dict[str, Any],
+    error: str,
 ) -> None:
-    """The event waits at most NAME_TIMEOUT for a name; failures give none."""
+    """The event waits at most NAME_TIMEOUT for a name; failures give none.
+
+    The debug log names the kind of failure.
+    """
+    caplog.set_level(logging.DEBUG, logger=LOGGER.name)
     monkeypatch.setattr(calls_module, "NAME_TIMEOUT", 0.1)
     for name, value in scenario.items():
         setattr(sandbox.scenario, name, value)
@@ -246,6 +275,7 @@ async def test_slow_or_failing_name_lookup(
     await settle(hass)
     assert [kind for kind, _ in events] == ["incoming", "missed"]
     assert events[0][1]["caller_name"] is None
+    assert f"No caller name from sipgate: {error}" in debug_messages(caplog)
 
 
 async def test_without_contacts_scope(
@@ -254,8 +284,10 @@ async def test_without_contacts_scope(
     sandbox_url: str,
     hass_client_no_auth: Callable[[], Any],
     events: list[tuple[str, dict[str, Any]]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A token without contacts:read gives no names, no errors, one try."""
+    caplog.set_level(logging.DEBUG, logger=LOGGER.name)
     entry = entry_for(sandbox_url)
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
@@ -278,6 +310,10 @@ async def test_without_contacts_scope(
     assert [kind for kind, _ in events] == ["incoming", "missed", "incoming", "missed"]
     assert all(attrs["caller_name"] is None for _, attrs in events)
     assert len(sandbox.requests_to("GET", "/v2/contacts")) == 1
+    assert (
+        debug_messages(caplog).count("The token may not read contacts (contacts:read)")
+        == 1
+    )
 
 
 async def test_lost_hangup_of_a_ringing_call_expires(
@@ -400,6 +436,53 @@ async def test_hangup_of_an_unknown_call(
     assert events == []
 
 
+async def test_incoming_answer_of_a_call_that_began_before_the_start(
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """An answer without its newCall keeps the call's direction: incoming."""
+    await sandbox.send_push(
+        push_url,
+        [
+            ("event", "answer"),
+            ("callId", "OLD2"),
+            ("direction", "in"),
+            ("from", "492111234567"),
+            ("to", "4921199990"),
+        ],
+    )
+    await settle(hass)
+    state = hass.states.get(STATE)
+    assert state is not None
+    assert state.state == "talking"
+    assert state.attributes["direction"] == "incoming"
+    assert [(kind, attrs["direction"]) for kind, attrs in events] == [
+        ("answered", "incoming")
+    ]
+
+
+async def test_check_stops_when_home_assistant_stops(
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Stopping Home Assistant cancels the check of a call in talk.
+
+    Home Assistant cancels the timers marked so at the start of its stop
+    (``_cancel_cancellable_timers``); no request is made while it stops.
+    """
+    await sandbox.simulate_call(push_url, hangup="on_delete")
+    await settle(hass)
+    hass._cancel_cancellable_timers()
+    freezer.tick(ACTIVE_CHECK_INTERVAL)
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert not sandbox.requests_to("GET", "/v2/calls")
+
+
 async def test_same_new_call_later_again(
     hass: HomeAssistant,
     push_url: str,
@@ -454,17 +537,24 @@ async def test_two_calls_answered_share_one_check(
 
 
 @pytest.mark.parametrize(
-    ("scenario", "checks"), [({"server_error": 500}, 2), ({"rate_limit": 5}, 2)]
+    ("scenario", "checks", "error"),
+    [
+        ({"server_error": 500}, 2, "sipgate answered GET /calls with 500"),
+        ({"rate_limit": 5}, 2, "sipgate answered GET /calls with 429"),
+    ],
 )
 async def test_check_of_calls_fails(
     hass: HomeAssistant,
     push_url: str,
     sandbox: SipgateSandbox,
     freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
     scenario: dict[str, Any],
     checks: int,
+    error: str,
 ) -> None:
     """No list of calls from sipgate: the call stays, the check goes on."""
+    caplog.set_level(logging.DEBUG, logger=LOGGER.name)
     await sandbox.simulate_call(push_url, hangup="on_delete")
     await settle(hass)
     for name, value in scenario.items():
@@ -475,6 +565,10 @@ async def test_check_of_calls_fails(
         await settle(hass)
     assert len(sandbox.requests_to("GET", "/v2/calls")) == checks
     assert hass.states.get(STATE).state == "talking"  # type: ignore[union-attr]
+    assert (
+        debug_messages(caplog).count(f"sipgate did not list the active calls: {error}")
+        == checks
+    )
 
 
 async def test_check_without_rtcm_read(
@@ -483,8 +577,10 @@ async def test_check_without_rtcm_read(
     sandbox_url: str,
     hass_client_no_auth: Callable[[], Any],
     freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Without rtcm:read the calls are asked once; then only the limit ends them."""
+    caplog.set_level(logging.DEBUG, logger=LOGGER.name)
     entry = entry_for(sandbox_url)
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
@@ -509,6 +605,10 @@ async def test_check_without_rtcm_read(
         await settle(hass)
     assert len(sandbox.requests_to("GET", "/v2/calls")) == 1
     assert hass.states.get(STATE).state == "talking"  # type: ignore[union-attr]
+    assert (
+        debug_messages(caplog).count("The token may not list active calls (rtcm:read)")
+        == 1
+    )
     # A second answered call does not ask again.
     await sandbox.simulate_call(url, hangup="drop")
     await settle(hass)

@@ -23,6 +23,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.data_entry_flow import _BaseFlowManagerView
 from sipgate_lab.sandbox import (
+    SMS_EXTENSIONS,
     TOKEN,
     TOKEN_NO_DEVICES,
     TOKEN_OTHER_USER,
@@ -770,10 +771,11 @@ async def test_options_flow_without_device_list(
     assert form(result) == device_form(
         None, {CONF_DEVICE_ID: "e0", CONF_CALLER_ID: "+49211999000"}
     )
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_DEVICE_ID: "phone"}
-    )
-    assert result["errors"] == {CONF_DEVICE_ID: "invalid_device"}
+    for device in ("phone", " "):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_DEVICE_ID: device}
+        )
+        assert result["errors"] == {CONF_DEVICE_ID: "invalid_device"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: "P0"}
     )
@@ -830,3 +832,17 @@ async def test_options_sms_typed(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert mock_config_entry.options["sms_id"] == "s1"
     assert mock_config_entry.options[CONF_DEVICE_ID] == "e0"
+
+
+async def test_options_sms_extension_without_sender_number(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An SMS extension without a sender number shows a dash for it."""
+    monkeypatch.setitem(SMS_EXTENSIONS, "w0", [{"id": "s0", "alias": "SMS"}])
+    result = await open_options(hass, init_integration, "sms")
+    (field,) = form(result)
+    assert field["selector"]["select"]["options"] == [
+        {"value": "s0", "label": "SMS (s0, —)"}
+    ]

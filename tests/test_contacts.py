@@ -88,6 +88,8 @@ async def test_add_a_contact(
     assert result["step_id"] == "user"
     assert result["description_placeholders"] == {"account": "sipgate 1234567w0"}
     assert list(fields(result)) == ["name", "number", "device_id", "caller_id"]
+    number_field = result["data_schema"].schema["number"]
+    assert number_field.config["type"] == "tel"
     # The account's phones to pick from, as in the options.
     device_field = result["data_schema"].schema["device_id"]
     assert "e0" in [option["value"] for option in device_field.config["options"]]
@@ -111,6 +113,7 @@ async def test_add_a_contact(
         result["flow_id"], {"name": "x" * 101, "number": "+492111234567"}
     )
     assert result["errors"] == {"name": "invalid_name"}
+
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"name": " Oma Erna ", "number": "+49 211 1234567"}
     )
@@ -125,6 +128,8 @@ async def test_add_a_contact(
     assert device is not None
     assert device.name == "Oma Erna"
     assert device.model == "contact"
+    assert device.manufacturer == "sipgate"
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
     if hasattr(device, "config_subentry_id"):  # Home Assistant 2026.10 and later
         assert device.config_subentry_id == subentry.subentry_id
     else:
@@ -149,6 +154,19 @@ async def test_add_a_contact(
     assert account_entity is not None
     assert account_entity.device_id != device.id
     assert account_entity.config_subentry_id is None
+
+
+@pytest.mark.parametrize("name", ["E", "x" * 100])
+async def test_names_of_1_to_100_characters(
+    hass: HomeAssistant, init_integration: MockConfigEntry, name: str
+) -> None:
+    """The shortest and the longest name a contact may have."""
+    result = await start_flow(hass, init_integration)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": name, "number": "+492111234567"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == name
 
 
 async def test_the_same_number_twice_is_refused(
@@ -227,7 +245,7 @@ async def test_change_a_contact(
         result["flow_id"],
         {
             "name": "Oma",
-            "number": "+492111234567",
+            "number": "+49 211 1234568",
             "device_id": "y0",
             "caller_id": "0211 999",
         },
@@ -237,10 +255,11 @@ async def test_change_a_contact(
     await hass.async_block_till_done()
     assert init_integration.subentries[oma.subentry_id].title == "Oma"
     assert dict(init_integration.subentries[oma.subentry_id].data) == {
-        "number": "+492111234567",
+        "number": "+492111234568",
         "device_id": "y0",
         "caller_id": "0211999",
     }
+    assert init_integration.subentries[oma.subentry_id].unique_id == "+492111234568"
     device = contact_device(device_registry, init_integration, oma.subentry_id)
     assert device is not None
     assert device.name == "Oma"
@@ -251,7 +270,7 @@ async def test_change_a_contact(
     (request,) = sandbox.requests_to("POST", "/v2/sessions/calls")
     assert request.json == {
         "caller": "y0",
-        "callee": "+492111234567",
+        "callee": "+492111234568",
         "deviceId": "y0",
         "callerId": "0211999",
     }
@@ -351,3 +370,59 @@ async def test_contacts_name_callers(
     event = hass.states.get(EVENT)
     assert event is not None
     assert event.attributes["caller_name"] == "Tante Frieda"
+
+
+async def test_two_accounts(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    second_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+) -> None:
+    """A contact calls and texts with its own account, not the only one."""
+    await add(hass, second_entry, contact("Oma Erna", "+492111234567"))
+    await hass.services.async_call(
+        "button", "press", {"entity_id": BUTTON}, blocking=True
+    )
+    (request,) = sandbox.requests_to("POST", "/v2/sessions/calls")
+    # The second account's default phone and caller ID.
+    assert request.json == {
+        "caller": "y0",
+        "callee": "+492111234567",
+        "deviceId": "y0",
+        "callerId": "+49211888000",
+    }
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": NOTIFY, "message": "Hallo"},
+        blocking=True,
+    )
+    (sms,) = sandbox.requests_to("POST", "/v2/sessions/sms")
+    assert sms.json["recipient"] == "+492111234567"
+
+
+async def test_hang_up_with_two_accounts(
+    hass: HomeAssistant,
+    push_entry: MockConfigEntry,
+    push_url: str,
+    second_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+) -> None:
+    """The Hang up button ends its own account's call; so does the action."""
+    call = await sandbox.simulate_call(push_url, hangup="on_delete")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": "button.sipgate_1234567w0_hang_up"},
+        blocking=True,
+    )
+    assert len(sandbox.requests_to("DELETE", f"/v2/calls/{call.call_id}")) == 1
+    response = await hass.services.async_call(
+        DOMAIN,
+        "hangup_call",
+        {"call_id": "0123", "config_entry_id": second_entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == {"hung_up": False}

@@ -18,6 +18,7 @@ from custom_components.sipgate.notifications import notification_id
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from sipgate_lab.sandbox import SipgateSandbox
 
@@ -167,3 +168,21 @@ async def test_remove_entry_dismisses_notification(
     await hass.config_entries.async_remove(entry_id)
     notifications = persistent_notification._async_get_or_create_notifications(hass)
     assert f"sipgate_call_failed_{entry_id}" not in notifications
+
+
+async def test_remove_entry_deletes_the_issue_about_pushes(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Removing the entry removes its repair issue about refused pushes."""
+    issue_registry = ir.async_get(hass)
+    issue_id = f"pushes_refused_{init_integration.entry_id}"
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="pushes_refused",
+    )
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

@@ -1,6 +1,7 @@
 """The options step "Incoming and outgoing calls" and the entry's webhook."""
 
 from dataclasses import replace
+import logging
 import sys
 import types
 from typing import Any
@@ -152,27 +153,44 @@ async def test_key_of_the_pushes(
 
 @pytest.mark.usefixtures("external_url")
 @pytest.mark.parametrize(
-    ("scenario", "error"),
-    [
-        ({"server_error": 503}, "cannot_connect"),
-        ({"token_valid": False}, "cannot_connect"),
-    ],
+    ("scenario", "status"),
+    [({"server_error": 503}, 503), ({"token_valid": False}, 401)],
 )
 async def test_setting_it_in_sipgate_fails(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     sandbox: SipgateSandbox,
+    caplog: pytest.LogCaptureFixture,
     scenario: dict[str, Any],
-    error: str,
+    status: int,
 ) -> None:
     """Sipgate fails to store the URL: a form error, nothing stored."""
+    caplog.set_level(logging.DEBUG, "custom_components.sipgate")
     result = await open_options(hass, init_integration, "calls")
     for name, value in scenario.items():
         setattr(sandbox.scenario, name, value)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"set_in_sipgate": True, SECTION_ADVANCED: {}}
     )
-    assert result["errors"] == {"base": error}
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert (
+        "custom_components.sipgate",
+        logging.DEBUG,
+        (
+            "sipgate did not store the sipgate.io settings: sipgate answered "
+            f"PUT /settings/sipgateio with {status}"
+        ),
+    ) in caplog.record_tuples
+
+
+@pytest.mark.usefixtures("external_url")
+async def test_sipgate_has_no_addresses_yet(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Addresses sipgate does not have are shown as a dash."""
+    result = await open_options(hass, init_integration, "calls")
+    placeholders = result["description_placeholders"]
+    assert (placeholders["incoming_url"], placeholders["outgoing_url"]) == ("—", "—")
 
 
 @pytest.mark.usefixtures("external_url")
@@ -198,7 +216,10 @@ async def test_setting_it_is_forbidden(
 
 @pytest.mark.usefixtures("external_url")
 async def test_without_the_settings_scopes(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, sandbox: SipgateSandbox
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    sandbox: SipgateSandbox,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The token may not read sipgate's settings: the URL, to enter by hand."""
     mock_config_entry.add_to_hass(hass)
@@ -211,7 +232,16 @@ async def test_without_the_settings_scopes(
         },
     )
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    caplog.set_level(logging.DEBUG, "custom_components.sipgate")
     result = await open_options(hass, mock_config_entry, "calls", balance=False)
+    assert (
+        "custom_components.sipgate",
+        logging.DEBUG,
+        (
+            "sipgate did not show the sipgate.io settings: sipgate answered "
+            "GET /settings/sipgateio with 403"
+        ),
+    ) in caplog.record_tuples
     assert result["step_id"] == "calls_manual"
     assert result["description_placeholders"] == {"url": webhook_url(mock_config_entry)}
     assert form(result) == calls_form("", set_option=False)
@@ -253,6 +283,21 @@ async def test_an_address_without_https_is_warned_about(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     (put,) = sandbox.requests_to("PUT", SETTINGS)
     assert put.json["incomingUrl"].startswith("http://home.example.org:8123/")
+
+
+async def test_an_address_without_https_to_enter_by_hand(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> None:
+    """The warning comes with the form to enter the address by hand too."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_WEBHOOK_ID: "1" * 64},
+    )
+    await hass.config.async_update(external_url="http://home.example.org:8123")
+    result = await open_options(hass, mock_config_entry, "calls")
+    assert result["step_id"] == "calls_manual"
+    assert result["errors"] == {"base": "not_https"}
 
 
 async def test_no_address_sipgate_could_reach(
@@ -297,6 +342,8 @@ async def test_cloud_webhook(
     create, delete = cloud
     result = await open_options(hass, init_integration, "calls")
     assert result["description_placeholders"]["url"] == "https://hooks.nabu.casa/secret"
+    cloud_module = sys.modules["homeassistant.components.cloud"]
+    cloud_module.async_active_subscription.assert_called_once_with(hass)  # type: ignore[attr-defined]
     create.assert_awaited_once_with(hass, init_integration.data[CONF_WEBHOOK_ID])
     assert init_integration.data[CONF_CLOUDHOOK_URL] == "https://hooks.nabu.casa/secret"
     result = await hass.config_entries.options.async_configure(
@@ -334,21 +381,42 @@ async def test_removing_the_cloud_webhook_fails(
     await open_options(hass, init_integration, "calls")
     delete.side_effect = CloudNotConnected
     await hass.config_entries.async_remove(init_integration.entry_id)
-    assert "Could not delete the cloud webhook of sipgate 1234567w0" in caplog.text
+    (warning,) = [r for r in caplog.records if "cloud webhook" in r.getMessage()]
+    assert warning.getMessage() == (
+        "Could not delete the cloud webhook of sipgate 1234567w0: "
+        f"{CloudNotConnected()}"
+    )
     assert "hooks.nabu.casa" not in caplog.text
 
 
+async def test_removing_without_a_cloud_webhook(
+    hass: HomeAssistant, init_integration: MockConfigEntry, cloud: Any
+) -> None:
+    """With Cloud set up but no cloud webhook made, none is deleted."""
+    _, delete = cloud
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    delete.assert_not_awaited()
+
+
 async def test_old_entries_get_a_webhook(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Entries of 1.1 get a webhook id of their own when they load (1.2)."""
     assert mock_config_entry.minor_version == 1
     assert CONF_WEBHOOK_ID not in mock_config_entry.data
     mock_config_entry.add_to_hass(hass)
+    caplog.set_level(logging.DEBUG, "custom_components.sipgate")
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.minor_version == 2
     assert len(mock_config_entry.data[CONF_WEBHOOK_ID]) == 64
     assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert (
+        "custom_components.sipgate",
+        logging.DEBUG,
+        "Gave the sipgate entry sipgate 1234567w0 a webhook",
+    ) in caplog.record_tuples
 
 
 async def test_newer_entries_are_not_loaded(

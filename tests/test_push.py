@@ -22,6 +22,8 @@ from custom_components.sipgate.push import (
 )
 from custom_components.sipgate.push_receiver import SIPGATE_KEY_FILE
 
+from . import plain_id
+
 # A newCall push as sipgate sent it, with sipgate's signature.
 RECORDED = json.loads(
     (Path(__file__).parent / "fixtures" / "sipgate_push.json").read_text("utf-8")
@@ -79,6 +81,17 @@ def test_a_real_sipgate_push_verifies_with_the_shipped_key() -> None:
         (RECORDED["body"], "A" * 5000, "malformed signature"),
         (RECORDED["body"], sign(RECORDED["body"].encode()), "wrong signature"),
     ],
+    # Fixed ids: the last signature differs at every run.
+    ids=[
+        "body_changed",
+        "body_extended",
+        "no_signature",
+        "empty_signature",
+        "not_base64",
+        "too_short",
+        "too_long",
+        "another_key",
+    ],
 )
 def test_refused_signatures(body: str, signature: str | None, reason: str) -> None:
     """A changed body, no or a garbled signature, another key: 401."""
@@ -105,6 +118,7 @@ def test_another_key_verifies_its_own_pushes() -> None:
         ("\ud800", "not a PEM public key: UnicodeEncodeError"),
         (pem(ec.generate_private_key(ec.SECP256R1())), "not an RSA public key"),
     ],
+    ids=plain_id,
 )
 def test_load_public_key_refuses(text: str, message: str) -> None:
     """Only an RSA public key in PEM form is a key."""
@@ -164,26 +178,51 @@ def test_parse_every_field() -> None:
     )
 
 
+NO_EVENT = "no event or call id"
+NOT_A_FORM = "not a form"
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "reason"),
     [
-        b"",
-        form(("callId", "C1")),
-        form(("event", "newCall")),
-        form(("event", ""), ("callId", "C1")),
-        form(("event", "newCall"), ("callId", "")),
-        form(("event", "newCall"), ("callId", "C" * (MAX_CALL_ID + 1))),
-        b"event=newCall&callId=C1&\xff\xfe",
-        b"event=newCall&callId",
-        b"&".join([b"a=1"] * 100) + b"&event=newCall&callId=C1",
-        b'{"event": "newCall", "callId": "C1"}',
+        (b"", NO_EVENT),
+        (form(("callId", "C1")), NO_EVENT),
+        (form(("event", "newCall")), NO_EVENT),
+        (form(("event", ""), ("callId", "C1")), NO_EVENT),
+        (form(("event", "newCall"), ("callId", "")), NO_EVENT),
+        (form(("event", "newCall"), ("callId", "C" * (MAX_CALL_ID + 1))), NO_EVENT),
+        # The first value counts, even a blank one.
+        (form(("event", "newCall"), ("callId", ""), ("callId", "C1")), NO_EVENT),
+        (form(("event", ""), ("event", "newCall"), ("callId", "C1")), NO_EVENT),
+        (b"event=newCall&callId=C1&\xff\xfe", NOT_A_FORM),
+        (b"event=newCall&callId", NOT_A_FORM),
+        # Fields without "=", or empty ones, make it no form.
+        (b"event=newCall&callId=C1&x", NOT_A_FORM),
+        (b"event=newCall&&callId=C1", NOT_A_FORM),
+        (b"&".join([b"a=1"] * 100) + b"&event=newCall&callId=C1", NOT_A_FORM),
+        (b'{"event": "newCall", "callId": "C1"}', NOT_A_FORM),
     ],
+    ids=plain_id,
 )
-def test_parse_refuses(body: bytes) -> None:
-    """Without event or call id, or not a form: 400."""
+def test_parse_refuses(body: bytes, reason: str) -> None:
+    """Without event or call id, or not a form: 400, with the reason."""
     with pytest.raises(PushError) as excinfo:
         parse(body)
     assert excinfo.value.status == HTTPStatus.BAD_REQUEST
+    assert str(excinfo.value) == reason
+
+
+def test_parse_keeps_blank_values() -> None:
+    """A blank field is a field: the first direction is blank, not "out"."""
+    push = parse(
+        form(
+            ("event", "answer"),
+            ("callId", "C1"),
+            ("direction", ""),
+            ("direction", "out"),
+        )
+    )
+    assert push.direction == ""
 
 
 def test_long_call_id_is_kept() -> None:

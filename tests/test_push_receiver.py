@@ -2,10 +2,14 @@
 
 from collections.abc import Callable
 import logging
+import socket
 import time
 from typing import Any
 
 import aiohttp
+from aiohttp.base_protocol import BaseProtocol
+from aiohttp.streams import StreamReader
+from aiohttp.test_utils import make_mocked_request
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -30,6 +34,11 @@ NEW_CALL = [
     ("origCallId", "CA11"),
     ("user[]", "Erika Mustermann"),
 ]
+
+
+def warning_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the messages of the warnings logged."""
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
 def assert_no_secret_logged(caplog: pytest.LogCaptureFixture, secret: str) -> None:
@@ -128,9 +137,13 @@ async def test_push_signed_with_another_key(
 
 @pytest.mark.parametrize("chunked", [False, True])
 async def test_oversized_push(
-    hass: HomeAssistant, push_url: str, sandbox: SipgateSandbox, chunked: bool
+    hass: HomeAssistant,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    caplog: pytest.LogCaptureFixture,
+    chunked: bool,
 ) -> None:
-    """Over 16 KiB: 413, with or without a Content-Length."""
+    """Over 16 KiB: 413, with or without a Content-Length; the warning says so."""
     body = b"event=newCall&callId=CA11&x=" + b"a" * MAX_BODY
 
     async def chunks() -> Any:
@@ -147,6 +160,37 @@ async def test_oversized_push(
         assert response.status == 413
     await settle(hass)
     assert call_state(hass) == "idle"
+    assert warning_messages(caplog) == [
+        (
+            "Refused a push to the sipgate webhook of sipgate 1234567w0 "
+            "(too large); 1 refused since setup"
+        )
+    ]
+
+
+async def test_body_in_pieces_is_read_whole(hass: HomeAssistant) -> None:
+    """A body that arrives in pieces is read as a whole."""
+    body = b"event=hangup&callId=CA11"
+    ours, theirs = socket.socketpair()
+    transport, protocol = await hass.loop.connect_accepted_socket(
+        lambda: BaseProtocol(hass.loop), ours
+    )
+    content = StreamReader(protocol, 2**16, loop=hass.loop)
+    content.feed_data(body[:10])
+    request = make_mocked_request("POST", "/", payload=content)
+    reading = hass.loop.create_task(push_receiver._async_read(request))
+
+    def rest() -> None:
+        # Once the first piece is read and the reader waits for more.
+        content.feed_data(body[10:])
+        content.feed_eof()
+
+    hass.loop.call_soon(rest)
+    try:
+        assert await reading == body
+    finally:
+        transport.close()
+        theirs.close()
 
 
 async def test_largest_push_is_read(
@@ -232,6 +276,8 @@ async def test_replay_changes_nothing(
     assert text.startswith("<?xml")
     assert call_state(hass) == "idle"
     assert push_entry.runtime_data.push.replays == 1
+    await sandbox.send_push(push_url, first.body, signature=first.signature)
+    assert push_entry.runtime_data.push.replays == 2
 
 
 async def test_replay_window(
@@ -252,6 +298,25 @@ async def test_replay_window(
     assert call_state(hass) == "ringing"
     assert push_entry.runtime_data.push.replays == 0
     assert list(push_entry.runtime_data.push.seen) == [("newCall", "CA11")]
+
+
+async def test_replay_at_the_end_of_the_window(
+    hass: HomeAssistant,
+    push_entry: MockConfigEntry,
+    push_url: str,
+    sandbox: SipgateSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Exactly REPLAY_WINDOW later a push is still a replay."""
+    now = 1000.0
+    monkeypatch.setattr(push_receiver, "monotonic", lambda: now)
+    await sandbox.send_push(push_url, NEW_CALL)
+    await sandbox.send_push(push_url, [("event", "hangup"), ("callId", "CA11")])
+    now += push_receiver.REPLAY_WINDOW
+    await sandbox.send_push(push_url, NEW_CALL)
+    await settle(hass)
+    assert call_state(hass) == "idle"
+    assert push_entry.runtime_data.push.replays == 1
 
 
 async def test_refusals_warn_once_a_minute_and_raise_an_issue(
@@ -299,12 +364,19 @@ async def test_malformed_pushes_raise_no_issue(
     push_url: str,
     sandbox: SipgateSandbox,
     issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Signed pushes that are not pushes are refused, but sipgate signed them."""
     for _ in range(REFUSALS_FOR_ISSUE):
         await sandbox.send_push(push_url, [("event", "newCall")])
     assert not [key for key in issue_registry.issues if key[0] == DOMAIN]
     assert push_entry.runtime_data.push.refused == REFUSALS_FOR_ISSUE
+    assert warning_messages(caplog) == [
+        (
+            "Refused a push to the sipgate webhook of sipgate 1234567w0 "
+            "(no event or call id); 1 refused since setup"
+        )
+    ]
 
 
 async def test_two_accounts_two_webhooks(

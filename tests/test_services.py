@@ -15,7 +15,7 @@ from custom_components.sipgate.api import (
     SipgateError,
     SipgateRateLimitError,
 )
-from custom_components.sipgate.const import CONF_CALLER_ID, CONF_DEVICE_ID, DOMAIN
+from custom_components.sipgate.const import CONF_DEVICE_ID, DOMAIN
 from custom_components.sipgate.notifications import (
     NOTIFICATION_ID_PREFIX,
     async_notify_failed,
@@ -620,23 +620,6 @@ async def test_notification_in_german(
     (notification,) = notifications(hass).values()
     assert notification["title"] == "Anruf bei +49211123456 fehlgeschlagen"
     assert "Lade dein sipgate-Guthaben auf" in notification["message"]
-
-
-@pytest.fixture
-async def second_entry(
-    hass: HomeAssistant, entry_data: dict[str, str]
-) -> MockConfigEntry:
-    """Set up a second sipgate account (phone y0) beside the first."""
-    other = MockConfigEntry(
-        domain=DOMAIN,
-        title="sipgate 1234567w9",
-        unique_id="1234567w9",
-        data=entry_data,
-        options={CONF_DEVICE_ID: "y0", CONF_CALLER_ID: "+49211888000"},
-    )
-    other.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(other.entry_id)
-    return other
 
 
 async def test_choosing_between_entries(

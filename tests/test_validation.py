@@ -5,11 +5,15 @@ import pytest
 from custom_components.sipgate.validation import (
     is_ambiguous_number,
     normalize_base_url,
+    normalize_call_id,
     normalize_caller,
     normalize_credential,
     normalize_extension,
     normalize_number,
+    normalize_sms_id,
 )
+
+from . import plain_id
 
 
 @pytest.mark.parametrize(
@@ -165,3 +169,29 @@ def test_normalize_credential(value: str, expected: str | None) -> None:
 def test_normalize_base_url(value: str, expected: str | None) -> None:
     """Https to any host; http only to loopback or private addresses."""
     assert normalize_base_url(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (" 0123ABC ", "0123ABC"),
+        ("A" * 512, "A" * 512),
+        ("A" * 513, None),
+        ("", None),
+        ("Anruf-ü", None),
+        ("A\tB", None),
+    ],
+    ids=plain_id,
+)
+def test_normalize_call_id(value: str, expected: str | None) -> None:
+    """Call ids: printable ASCII of up to 512 characters, trimmed."""
+    assert normalize_call_id(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(" S1 ", "s1"), ("s0", "s0"), ("s01", None), ("e0", None), ("s", None)],
+)
+def test_normalize_sms_id(value: str, expected: str | None) -> None:
+    """SMS extensions: s and a number, in lower case."""
+    assert normalize_sms_id(value) == expected
