@@ -4,6 +4,7 @@ import base64
 from http import HTTPStatus
 import json
 from pathlib import Path
+import re
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -79,6 +80,10 @@ def test_a_real_sipgate_push_verifies_with_the_shipped_key() -> None:
         (RECORDED["body"], "not base64!", "malformed signature"),
         (RECORDED["body"], "QUJD", "wrong signature"),
         (RECORDED["body"], "A" * 5000, "malformed signature"),
+        # The longest signature looked at: base64, so it is checked.
+        (RECORDED["body"], "A" * 4096, "wrong signature"),
+        # Base64 with a character that is not: refused, not skipped.
+        (RECORDED["body"], "QUJD!", "malformed signature"),
         (RECORDED["body"], sign(RECORDED["body"].encode()), "wrong signature"),
     ],
     # Fixed ids: the last signature differs at every run.
@@ -90,6 +95,8 @@ def test_a_real_sipgate_push_verifies_with_the_shipped_key() -> None:
         "not_base64",
         "too_short",
         "too_long",
+        "longest",
+        "stray_character",
         "another_key",
     ],
 )
@@ -118,11 +125,11 @@ def test_another_key_verifies_its_own_pushes() -> None:
         ("\ud800", "not a PEM public key: UnicodeEncodeError"),
         (pem(ec.generate_private_key(ec.SECP256R1())), "not an RSA public key"),
     ],
-    ids=plain_id,
+    ids=["empty", "not_a_key", "surrogate", "elliptic_curve"],
 )
 def test_load_public_key_refuses(text: str, message: str) -> None:
     """Only an RSA public key in PEM form is a key."""
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         load_public_key(text)
 
 
