@@ -26,7 +26,7 @@ from custom_components.sipgate.const import (
 )
 from homeassistant.const import CONF_TOKEN, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
-from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN, SipgateSandbox
+from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN, SandboxToken, SipgateSandbox
 
 assert Path(custom_components.__file__).parent.parent == Path(__file__).parents[1]
 
@@ -151,3 +151,11 @@ async def second_entry(
     other.add_to_hass(hass)
     assert await hass.config_entries.async_setup(other.entry_id)
     return other
+
+
+def use_token(hass: HomeAssistant, entry: MockConfigEntry, token: SandboxToken) -> None:
+    """Give the entry another sandbox token (with other scopes or user)."""
+    hass.config_entries.async_update_entry(
+        entry,
+        data={**entry.data, CONF_TOKEN_ID: token.token_id, CONF_TOKEN: token.token},
+    )

@@ -22,7 +22,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from sipgate_lab.sandbox import TOKEN_NO_BALANCE, SipgateSandbox
 
-from .conftest import entry_for
+from .conftest import entry_for, use_token
 
 BALANCE = "sensor.sipgate_1234567w0_balance"
 
@@ -192,14 +192,7 @@ async def test_without_the_balance_scope(
 ) -> None:
     """No sensor, no error; the options say which scope would add it."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={
-            **mock_config_entry.data,
-            "token_id": TOKEN_NO_BALANCE.token_id,
-            "token": TOKEN_NO_BALANCE.token,
-        },
-    )
+    use_token(hass, mock_config_entry, TOKEN_NO_BALANCE)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(BALANCE) is None
@@ -269,14 +262,7 @@ async def test_a_token_without_the_scope_removes_the_sensor(
 ) -> None:
     """Reconfigured with a token that may not read it, the sensor goes."""
     assert entity_registry.async_get(BALANCE) is not None
-    hass.config_entries.async_update_entry(
-        init_integration,
-        data={
-            **init_integration.data,
-            "token_id": TOKEN_NO_BALANCE.token_id,
-            "token": TOKEN_NO_BALANCE.token,
-        },
-    )
+    use_token(hass, init_integration, TOKEN_NO_BALANCE)
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert entity_registry.async_get(BALANCE) is None

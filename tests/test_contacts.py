@@ -15,6 +15,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from sipgate_lab.sandbox import TOKEN_NO_DEVICES, SipgateSandbox
 
+from .conftest import use_token
+
 EVENT = "event.sipgate_1234567w0_calls"
 BUTTON = "button.oma_erna_call"
 NOTIFY = "notify.oma_erna_sms"
@@ -189,14 +191,7 @@ async def test_without_a_device_list(
 ) -> None:
     """Without devices:read the phone is typed, and it may stay empty."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={
-            **mock_config_entry.data,
-            "token_id": TOKEN_NO_DEVICES.token_id,
-            "token": TOKEN_NO_DEVICES.token,
-        },
-    )
+    use_token(hass, mock_config_entry, TOKEN_NO_DEVICES)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     result = await start_flow(hass, mock_config_entry)
     assert not hasattr(result["data_schema"].schema["device_id"], "config") or (

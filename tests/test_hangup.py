@@ -12,6 +12,8 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from sipgate_lab.sandbox import TOKEN_NO_DEVICES, SipgateSandbox
 
+from .conftest import use_token
+
 BUTTON = "button.sipgate_1234567w0_hang_up"
 STATE = "sensor.sipgate_1234567w0_call_state"
 
@@ -96,14 +98,7 @@ async def test_token_without_rtcm_write(
 ) -> None:
     """403: the message names the scope; no repair issue about calls."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={
-            **mock_config_entry.data,
-            "token_id": TOKEN_NO_DEVICES.token_id,
-            "token": TOKEN_NO_DEVICES.token,
-        },
-    )
+    use_token(hass, mock_config_entry, TOKEN_NO_DEVICES)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     with pytest.raises(HomeAssistantError) as excinfo:
         await hang_up(hass, {"call_id": "0123456789ABCDEF"})

@@ -26,6 +26,7 @@ from homeassistant.exceptions import HomeAssistantError
 from sipgate_lab import sandbox as sandbox_module
 from sipgate_lab.sandbox import TOKEN_NO_DEVICES, SipgateSandbox
 
+from .conftest import use_token
 from .test_config_flow import form, open_options
 
 EXTERNAL = "https://home.example.org"
@@ -223,14 +224,7 @@ async def test_without_the_settings_scopes(
 ) -> None:
     """The token may not read sipgate's settings: the URL, to enter by hand."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={
-            **mock_config_entry.data,
-            "token_id": TOKEN_NO_DEVICES.token_id,
-            "token": TOKEN_NO_DEVICES.token,
-        },
-    )
+    use_token(hass, mock_config_entry, TOKEN_NO_DEVICES)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     caplog.set_level(logging.DEBUG, "custom_components.sipgate")
     result = await open_options(hass, mock_config_entry, "calls", balance=False)

@@ -29,7 +29,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from sipgate_lab.sandbox import TOKEN, TOKEN_NO_CALLS, SipgateSandbox
 
-from .conftest import entry_for
+from .conftest import entry_for, use_token
 
 CALLS = "/v2/sessions/calls"
 ACCOUNTLESS = NOTIFICATION_ID_PREFIX
@@ -541,14 +541,7 @@ async def test_forbidden_without_call_scope(
 ) -> None:
     """A token without sessions:calls:write gets the 403 explanation."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={
-            **mock_config_entry.data,
-            "token_id": TOKEN_NO_CALLS.token_id,
-            "token": TOKEN_NO_CALLS.token,
-        },
-    )
+    use_token(hass, mock_config_entry, TOKEN_NO_CALLS)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     with pytest.raises(HomeAssistantError) as excinfo:
         await call(hass, {"callee": "+49211123456"})

@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from sipgate_lab import sandbox as sandbox_module
 from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN, TOKEN_NO_SMS_SEND, SipgateSandbox
 
-from .conftest import entry_for
+from .conftest import entry_for, use_token
 
 SMS = "/v2/sessions/sms"
 CALLS = "/v2/sessions/calls"
@@ -555,14 +555,7 @@ async def test_forbidden_without_sms_scope(
 ) -> None:
     """A token without sessions:sms:write: 403 in SMS words, no repair issue."""
     mock_config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        mock_config_entry,
-        data={
-            **mock_config_entry.data,
-            "token_id": TOKEN_NO_SMS_SEND.token_id,
-            "token": TOKEN_NO_SMS_SEND.token,
-        },
-    )
+    use_token(hass, mock_config_entry, TOKEN_NO_SMS_SEND)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     with pytest.raises(HomeAssistantError) as excinfo:
         await send_sms(hass, {"recipient": "+4915799912345", "message": "Hallo"})
