@@ -9,6 +9,7 @@ from typing import Any
 # its own; this repository's must be found first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -159,3 +160,49 @@ def use_token(hass: HomeAssistant, entry: MockConfigEntry, token: SandboxToken) 
         entry,
         data={**entry.data, CONF_TOKEN_ID: token.token_id, CONF_TOKEN: token.token},
     )
+
+
+type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+type StandInEntry = Callable[[dict[str, Handler]], Awaitable[MockConfigEntry]]
+
+
+@pytest.fixture
+async def stand_in_entry(
+    hass: HomeAssistant, socket_enabled: None
+) -> AsyncGenerator[StandInEntry]:
+    """Return entries set up against small stand-ins of sipgate on loopback.
+
+    Each stand-in answers the userinfo of the sandbox's user w0, a balance of
+    3.50 EUR and the routes given, such as ``{"POST /v2/sessions/calls":
+    handler}``, which may replace the first two. For answers the sandbox does
+    not give.
+    """
+    servers: list[TestServer] = []
+
+    async def userinfo(request: web.Request) -> web.Response:
+        return web.json_response({"sub": "w0", "masterSipId": MASTER_SIP_ID})
+
+    async def balance(request: web.Request) -> web.Response:
+        return web.json_response({"amount": 35000, "currency": "EUR"})
+
+    async def make(routes: dict[str, Handler]) -> MockConfigEntry:
+        app = web.Application()
+        all_routes = {
+            "GET /v2/authorization/userinfo": userinfo,
+            "GET /v2/balance": balance,
+            **routes,
+        }
+        for route, handler in all_routes.items():
+            method, path = route.split(" ")
+            app.router.add_route(method, path, handler)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        entry = entry_for(str(server.make_url("/v2")))
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        return entry
+
+    yield make
+    for server in servers:
+        await server.close()

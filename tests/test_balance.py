@@ -4,7 +4,6 @@ from datetime import timedelta
 import logging
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -22,7 +21,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from sipgate_lab.sandbox import TOKEN_NO_BALANCE, SipgateSandbox
 
-from .conftest import entry_for, use_token
+from .conftest import StandInEntry, use_token
 
 BALANCE = "sensor.sipgate_1234567w0_balance"
 
@@ -215,28 +214,18 @@ async def test_without_the_balance_scope(
 async def test_added_once_sipgate_answers(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    socket_enabled: None,
+    stand_in_entry: StandInEntry,
     entity_registry: er.EntityRegistry,
 ) -> None:
     """A balance sipgate cannot show at setup: calls work, the sensor comes later."""
     answers = [web.Response(status=503), web.Response(status=503)]
-
-    async def userinfo(request: web.Request) -> web.Response:
-        return web.json_response({"sub": "w0", "masterSipId": "1234567"})
 
     async def balance(request: web.Request) -> web.Response:
         if answers:
             return answers.pop(0)
         return web.json_response({"amount": 75000, "currency": "EUR"})
 
-    app = web.Application()
-    app.router.add_get("/v2/authorization/userinfo", userinfo)
-    app.router.add_get("/v2/balance", balance)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    entry = entry_for(str(server.make_url("/v2")))
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    entry = await stand_in_entry({"GET /v2/balance": balance})
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(BALANCE) is None
@@ -252,7 +241,6 @@ async def test_added_once_sipgate_answers(
     await tick(hass, freezer, 30)
     assert len(hass.states.async_entity_ids("sensor")) == 2
     await hass.config_entries.async_unload(entry.entry_id)
-    await server.close()
 
 
 async def test_a_token_without_the_scope_removes_the_sensor(

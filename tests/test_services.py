@@ -1,7 +1,7 @@
 """Tests of the sipgate.initiate_call action against the sandbox."""
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 import logging
 from typing import Any
 
@@ -29,7 +29,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from sipgate_lab.sandbox import TOKEN, TOKEN_NO_CALLS, SipgateSandbox
 
-from .conftest import entry_for, use_token
+from .conftest import StandInEntry, use_token
 
 CALLS = "/v2/sessions/calls"
 ACCOUNTLESS = NOTIFICATION_ID_PREFIX
@@ -390,37 +390,18 @@ async def test_api_errors(
 
 
 @pytest.fixture
-async def canned_entry(
-    hass: HomeAssistant, socket_enabled: None
-) -> AsyncGenerator[Callable[[web.Response], Awaitable[MockConfigEntry]]]:
+def canned_entry(
+    stand_in_entry: StandInEntry,
+) -> Callable[[web.Response], Awaitable[MockConfigEntry]]:
     """Return a loaded entry whose calls get one fixed answer."""
-    servers: list[TestServer] = []
 
     async def make(response: web.Response) -> MockConfigEntry:
-        async def userinfo(request: web.Request) -> web.Response:
-            return web.json_response({"sub": "w0", "masterSipId": "1234567"})
-
         async def calls(request: web.Request) -> web.Response:
             return response
 
-        async def balance(request: web.Request) -> web.Response:
-            return web.json_response({"amount": 35000, "currency": "EUR"})
+        return await stand_in_entry({"POST /v2/sessions/calls": calls})
 
-        app = web.Application()
-        app.router.add_get("/v2/authorization/userinfo", userinfo)
-        app.router.add_get("/v2/balance", balance)
-        app.router.add_post("/v2/sessions/calls", calls)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        entry = entry_for(str(server.make_url("/v2")))
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        return entry
-
-    yield make
-    for server in servers:
-        await server.close()
+    return make
 
 
 @pytest.mark.parametrize(

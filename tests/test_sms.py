@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from sipgate_lab import sandbox as sandbox_module
 from sipgate_lab.sandbox import MASTER_SIP_ID, TOKEN, TOKEN_NO_SMS_SEND, SipgateSandbox
 
-from .conftest import entry_for, use_token
+from .conftest import StandInEntry, entry_for, use_token
 
 SMS = "/v2/sessions/sms"
 CALLS = "/v2/sessions/calls"
@@ -572,44 +572,24 @@ async def test_forbidden_without_sms_scope(
 
 
 @pytest.fixture
-async def canned_entry(
-    hass: HomeAssistant, socket_enabled: None
-) -> AsyncGenerator[
-    Callable[[int, dict[str, str]], Awaitable[tuple[MockConfigEntry, list[Any]]]]
-]:
+def canned_entry(
+    stand_in_entry: StandInEntry,
+) -> Callable[[int, dict[str, str]], Awaitable[tuple[MockConfigEntry, list[Any]]]]:
     """Return a loaded entry whose SMS get one fixed answer, and the bodies."""
-    servers: list[TestServer] = []
 
     async def make(
         status: int, headers: dict[str, str]
     ) -> tuple[MockConfigEntry, list[Any]]:
         bodies: list[Any] = []
 
-        async def userinfo(request: web.Request) -> web.Response:
-            return web.json_response({"sub": "w0", "masterSipId": MASTER_SIP_ID})
-
-        async def balance(request: web.Request) -> web.Response:
-            return web.json_response({"amount": 35000, "currency": "EUR"})
-
         async def sms(request: web.Request) -> web.Response:
             bodies.append(await request.json())
             return web.Response(status=status, headers=headers)
 
-        app = web.Application()
-        app.router.add_get("/v2/authorization/userinfo", userinfo)
-        app.router.add_get("/v2/balance", balance)
-        app.router.add_post("/v2/sessions/sms", sms)
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        entry = entry_for(str(server.make_url("/v2")))
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
+        entry = await stand_in_entry({"POST /v2/sessions/sms": sms})
         return entry, bodies
 
-    yield make
-    for server in servers:
-        await server.close()
+    return make
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
