@@ -549,12 +549,9 @@ class SipgateOptionsFlow(OptionsFlow):
         """
         entry: SipgateConfigEntry = self.config_entry
         menu = ["phone", "sms", "calls"]
-        # Read and refused: a balance sipgate could not be asked for is no
-        # missing scope.
         if (
             entry.state is ConfigEntryState.LOADED
-            and entry.runtime_data.balance.last_update_success
-            and entry.runtime_data.balance.data is None
+            and entry.runtime_data.balance.refused
         ):
             menu.append("balance")
         return self.async_show_menu(step_id="init", menu_options=menu)
@@ -772,12 +769,12 @@ class ContactSubentryFlow(ConfigSubentryFlow):
                 if current is None or contact.subentry_id != current.subentry_id
             ]
             data, errors = validate_contact_input(user_input, others)
-            name = user_input[CONF_NAME].strip()
-            if not errors and current is None:
-                return self.async_create_entry(
-                    title=name, data=data, unique_id=data[CONF_NUMBER]
-                )
-            if not errors and current is not None:
+            if not errors:
+                name = user_input[CONF_NAME].strip()
+                if current is None:
+                    return self.async_create_entry(
+                        title=name, data=data, unique_id=data[CONF_NUMBER]
+                    )
                 return self.async_update_and_abort(
                     entry, current, title=name, data=data, unique_id=data[CONF_NUMBER]
                 )

@@ -63,6 +63,14 @@ class SipgateBalanceCoordinator(DataUpdateCoordinator[Balance | None]):
                 translation_placeholders={"error": str(err)},
             ) from err
 
+    @property
+    def refused(self) -> bool:
+        """Return whether sipgate refused the balance (no balance:read).
+
+        A balance sipgate could not be asked for is not refused.
+        """
+        return self.last_update_success and self.data is None
+
     @callback
     def async_spent(self) -> None:
         """Read the balance again soon: a call or an SMS may have changed it.

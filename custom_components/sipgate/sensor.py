@@ -37,8 +37,8 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.balance
     if coordinator.data is not None:
         async_add_entities([SipgateBalanceSensor(entry, coordinator.data.currency)])
-    elif coordinator.last_update_success:
-        # Refused (no balance:read): the sensor of an earlier token goes.
+    elif coordinator.refused:
+        # The sensor of an earlier token goes.
         registry = er.async_get(hass)
         unique_id = balance_unique_id(entry)
         if entity_id := registry.async_get_entity_id("sensor", DOMAIN, unique_id):
