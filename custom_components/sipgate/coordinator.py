@@ -1,11 +1,17 @@
 """The account's balance, read from sipgate every 30 minutes."""
 
+from collections.abc import Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.update_coordinator import (
+    REQUEST_REFRESH_DEFAULT_COOLDOWN,
+    DataUpdateCoordinator,
+    UpdateFailed,
+)
 
 from .api import (
     Balance,
@@ -36,12 +42,17 @@ class SipgateBalanceCoordinator(DataUpdateCoordinator[Balance | None]):
         self, hass: HomeAssistant, entry: SipgateConfigEntry, client: SipgateClient
     ) -> None:
         """Read the balance with the entry's client every BALANCE_INTERVAL."""
+        # The coordinator's own debouncer, kept to ask it without a task.
+        self._refresh_debouncer: Debouncer[Coroutine[Any, Any, None]] = Debouncer(
+            hass, LOGGER, cooldown=REQUEST_REFRESH_DEFAULT_COOLDOWN, immediate=True
+        )
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             name="sipgate balance",
             update_interval=BALANCE_INTERVAL,
+            request_refresh_debouncer=self._refresh_debouncer,
         )
         self._client = client
 
@@ -76,9 +87,8 @@ class SipgateBalanceCoordinator(DataUpdateCoordinator[Balance | None]):
         """Read the balance again soon: a call or an SMS may have changed it.
 
         Calls and SMS in quick succession read it once (the debouncer's
-        cooldown); nothing is read when the token may not.
+        cooldown); nothing is read when the token may not. Within a cooldown
+        this costs no task: the debouncer only notes the read for its end.
         """
         if self.data is not None:
-            self.config_entry.async_create_background_task(
-                self.hass, self.async_request_refresh(), "sipgate balance refresh"
-            )
+            self._refresh_debouncer.async_schedule_call()
