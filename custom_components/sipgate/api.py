@@ -9,12 +9,12 @@ import base64
 from dataclasses import dataclass
 from decimal import Decimal
 from http import HTTPStatus
-import json
 import re
 from typing import Any, Final
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 DEFAULT_BASE_URL: Final = "https://api.sipgate.com/v2"
 DEFAULT_TIMEOUT: Final = 10.0
@@ -469,7 +469,7 @@ class SipgateClient:
         if status != HTTPStatus.OK:
             raise SipgateResponseError(f"sipgate answered {what} with {status}", status)
         try:
-            return json.loads(content.decode())
+            return orjson.loads(content)
         except ValueError:
             raise SipgateResponseError(
                 f"sipgate answered {what} with a body that is not JSON", status
