@@ -174,10 +174,12 @@ async def test_revoked_token_starts_reauth(
     freezer: FrozenDateTimeFactory,
     init_integration: MockConfigEntry,
     sandbox: SipgateSandbox,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A 401 while reading the balance asks for a new token."""
+    """A 401 while reading the balance asks for a new token, in its words."""
     sandbox.scenario.token_valid = False
     await tick(hass, freezer, 30)
+    assert "sipgate no longer accepts the token. Open Settings" in caplog.text
     (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["context"]["source"] == SOURCE_REAUTH
     assert flow["context"]["entry_id"] == init_integration.entry_id
@@ -188,14 +190,17 @@ async def test_without_the_balance_scope(
     freezer: FrozenDateTimeFactory,
     mock_config_entry: MockConfigEntry,
     sandbox: SipgateSandbox,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """No sensor, no error; the options say which scope would add it."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.sipgate")
     mock_config_entry.add_to_hass(hass)
     use_token(hass, mock_config_entry, TOKEN_NO_BALANCE)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(BALANCE) is None
     assert hass.states.get("sensor.sipgate_1234567w0_call_state") is not None
+    assert "The token may not read the balance (balance:read)" in caplog.messages
     # Calls do not try to read it.
     await hass.services.async_call(
         DOMAIN, "initiate_call", {"callee": "+49211123456"}, blocking=True
