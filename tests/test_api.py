@@ -45,6 +45,8 @@ from sipgate_lab.sandbox import (
 )
 
 type ClientFactory = Callable[..., SipgateClient]
+type Handler = Callable[[web.Request], Awaitable[web.Response]]
+type Serve = Callable[..., Awaitable[SipgateClient]]
 type Canned = Callable[[web.Response], Awaitable[SipgateClient]]
 
 
@@ -310,26 +312,36 @@ async def test_connect_timeout(
 
 
 @pytest.fixture
-async def canned(session: aiohttp.ClientSession) -> AsyncGenerator[Canned]:
-    """Serve one fixed answer for every path and return a client for it."""
+async def serve(session: aiohttp.ClientSession) -> AsyncGenerator[Serve]:
+    """Serve a handler for every path; return a client whose API is at ``path``."""
     servers: list[TestServer] = []
 
-    async def serve(response: web.Response) -> SipgateClient:
-        async def handler(request: web.Request) -> web.Response:
-            return response
-
+    async def start(handler: Handler, path: str = "/v2") -> SipgateClient:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handler)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         servers.append(server)
         return SipgateClient(
-            session, "token-ABC123", "secret", base_url=str(server.make_url("/v2"))
+            session, "token-ABC123", "secret", base_url=str(server.make_url(path))
         )
 
-    yield serve
+    yield start
     for server in servers:
         await server.close()
+
+
+@pytest.fixture
+def canned(serve: Serve) -> Canned:
+    """Serve one fixed answer for every path and return a client for it."""
+
+    async def answer(response: web.Response) -> SipgateClient:
+        async def handler(request: web.Request) -> web.Response:
+            return response
+
+        return await serve(handler)
+
+    return answer
 
 
 @pytest.mark.parametrize(
@@ -461,9 +473,7 @@ async def test_rate_limit_headers(
     assert excinfo.value.status == 429
 
 
-async def test_base_url_path_kept(
-    session: aiohttp.ClientSession, socket_enabled: None
-) -> None:
+async def test_base_url_path_kept(serve: Serve) -> None:
     """Only the trailing slash goes: a path ending in other letters stays."""
     paths: list[str] = []
 
@@ -471,15 +481,8 @@ async def test_base_url_path_kept(
         paths.append(request.path)
         return web.json_response({"sub": "w0", "masterSipId": "1"})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    client = SipgateClient(
-        session, "token-ABC123", "secret", base_url=str(server.make_url("/apiX/"))
-    )
+    client = await serve(handler, "/apiX/")
     await client.async_get_userinfo()
-    await server.close()
     assert paths == ["/apiX/authorization/userinfo"]
 
 
@@ -545,9 +548,7 @@ async def test_hangup_answers(canned: Canned) -> None:
     assert str(response_error.value) == "sipgate answered DELETE /calls/ABC with 300"
 
 
-async def test_hangup_call_quotes_the_id(
-    session: aiohttp.ClientSession, socket_enabled: None
-) -> None:
+async def test_hangup_call_quotes_the_id(serve: Serve) -> None:
     """The call id is one path segment: a slash in it is escaped too."""
     paths: list[str] = []
 
@@ -555,15 +556,8 @@ async def test_hangup_call_quotes_the_id(
         paths.append(request.raw_path)
         return web.Response(status=204)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    client = SipgateClient(
-        session, "token-ABC123", "secret", base_url=str(server.make_url("/v2"))
-    )
+    client = await serve(handler)
     assert await client.async_hangup_call("a/b c?d") is True
-    await server.close()
     assert paths == ["/v2/calls/a%2Fb%20c%3Fd"]
 
 
@@ -609,27 +603,22 @@ async def test_contact_name(
         await make_client(TOKEN_NO_DEVICES).async_get_contact_name("+4915799912345")
 
 
-async def test_contact_name_filter(
-    session: aiohttp.ClientSession, socket_enabled: None
-) -> None:
+async def test_contact_name_filter(serve: Serve) -> None:
     """The number goes out under both names sipgate documents for the filter."""
-    queries: list[list[tuple[str, str]]] = []
+    queries: list[tuple[str, str, list[tuple[str, str]]]] = []
 
     async def handler(request: web.Request) -> web.Response:
-        queries.append(list(request.query.items()))
+        queries.append((request.method, request.path, list(request.query.items())))
         return web.json_response({"items": []})
 
-    app = web.Application()
-    app.router.add_route("GET", "/v2/contacts", handler)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    client = SipgateClient(
-        session, "token-ABC123", "secret", base_url=str(server.make_url("/v2"))
-    )
+    client = await serve(handler)
     assert await client.async_get_contact_name("+49211123456") is None
-    await server.close()
     assert queries == [
-        [("phonenumbers[]", "+49211123456"), ("phonenumbers", "+49211123456")]
+        (
+            "GET",
+            "/v2/contacts",
+            [("phonenumbers[]", "+49211123456"), ("phonenumbers", "+49211123456")],
+        )
     ]
 
 
