@@ -280,43 +280,43 @@ async def test_replay_changes_nothing(
     assert push_entry.runtime_data.push.replays == 2
 
 
+@pytest.mark.parametrize(
+    ("later", "state", "replays", "seen"),
+    [
+        # After 10 minutes a push counts again, and old ones are forgotten.
+        (push_receiver.REPLAY_WINDOW + 1, "ringing", 0, [("newCall", "CA11")]),
+        # Exactly REPLAY_WINDOW later a push is still a replay.
+        (
+            push_receiver.REPLAY_WINDOW,
+            "idle",
+            1,
+            [("newCall", "CA11"), ("hangup", "CA11")],
+        ),
+    ],
+    ids=["after", "at_the_end"],
+)
 async def test_replay_window(
     hass: HomeAssistant,
     push_entry: MockConfigEntry,
     push_url: str,
     sandbox: SipgateSandbox,
     monkeypatch: pytest.MonkeyPatch,
+    later: float,
+    state: str,
+    replays: int,
+    seen: list[tuple[str, str]],
 ) -> None:
-    """After 10 minutes a push counts again (and old ones are forgotten)."""
+    """A push counts again only after REPLAY_WINDOW."""
     now = 1000.0
     monkeypatch.setattr(push_receiver, "monotonic", lambda: now)
     await sandbox.send_push(push_url, NEW_CALL)
     await sandbox.send_push(push_url, [("event", "hangup"), ("callId", "CA11")])
-    now += push_receiver.REPLAY_WINDOW + 1
+    now += later
     await sandbox.send_push(push_url, NEW_CALL)
     await settle(hass)
-    assert call_state(hass) == "ringing"
-    assert push_entry.runtime_data.push.replays == 0
-    assert list(push_entry.runtime_data.push.seen) == [("newCall", "CA11")]
-
-
-async def test_replay_at_the_end_of_the_window(
-    hass: HomeAssistant,
-    push_entry: MockConfigEntry,
-    push_url: str,
-    sandbox: SipgateSandbox,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Exactly REPLAY_WINDOW later a push is still a replay."""
-    now = 1000.0
-    monkeypatch.setattr(push_receiver, "monotonic", lambda: now)
-    await sandbox.send_push(push_url, NEW_CALL)
-    await sandbox.send_push(push_url, [("event", "hangup"), ("callId", "CA11")])
-    now += push_receiver.REPLAY_WINDOW
-    await sandbox.send_push(push_url, NEW_CALL)
-    await settle(hass)
-    assert call_state(hass) == "idle"
-    assert push_entry.runtime_data.push.replays == 1
+    assert call_state(hass) == state
+    assert push_entry.runtime_data.push.replays == replays
+    assert list(push_entry.runtime_data.push.seen) == seen
 
 
 async def test_refusals_warn_once_a_minute_and_raise_an_issue(
