@@ -382,40 +382,56 @@ async def test_call_in_talk_stays_while_sipgate_lists_calls(
     assert hass.states.get(STATE).state == "idle"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    ("direction", "caller", "callee", "answering", "answered_by"),
+    [
+        ("out", "4921199990", "492111234567", "492111234567", "+492111234567"),
+        ("in", "492111234567", "4921199990", None, None),
+    ],
+    ids=["outgoing", "incoming"],
+)
 async def test_answer_of_a_call_that_began_before_the_start(
     hass: HomeAssistant,
     push_url: str,
     sandbox: SipgateSandbox,
     events: list[tuple[str, dict[str, Any]]],
+    direction: str,
+    caller: str,
+    callee: str,
+    answering: str | None,
+    answered_by: str | None,
 ) -> None:
-    """An answer without its newCall (Home Assistant started in between)."""
-    await sandbox.send_push(
-        push_url,
-        [
-            ("event", "answer"),
-            ("callId", "OLD1"),
-            ("direction", "out"),
-            ("from", "4921199990"),
-            ("to", "492111234567"),
-            ("answeringNumber", "492111234567"),
-        ],
-    )
+    """An answer without its newCall (Home Assistant started in between).
+
+    The call keeps the direction of the answer.
+    """
+    fields = [
+        ("event", "answer"),
+        ("callId", "OLD1"),
+        ("direction", direction),
+        ("from", caller),
+        ("to", callee),
+    ]
+    if answering is not None:
+        fields.append(("answeringNumber", answering))
+    await sandbox.send_push(push_url, fields)
     await settle(hass)
+    shown = "outgoing" if direction == "out" else "incoming"
     state = hass.states.get(STATE)
     assert state is not None
     assert state.state == "talking"
-    assert state.attributes["direction"] == "outgoing"
+    assert state.attributes["direction"] == shown
     assert events == [
         (
             "answered",
             {
                 **events[0][1],
                 "call_id": "OLD1",
-                "direction": "outgoing",
-                "from": "+4921199990",
-                "to": "+492111234567",
+                "direction": shown,
+                "from": f"+{caller}",
+                "to": f"+{callee}",
                 "caller_name": None,
-                "answered_by": "+492111234567",
+                "answered_by": answered_by,
             },
         )
     ]
@@ -434,33 +450,6 @@ async def test_hangup_of_an_unknown_call(
     await sandbox.send_push(push_url, [("event", "hangup"), ("callId", "NONE")])
     await settle(hass)
     assert events == []
-
-
-async def test_incoming_answer_of_a_call_that_began_before_the_start(
-    hass: HomeAssistant,
-    push_url: str,
-    sandbox: SipgateSandbox,
-    events: list[tuple[str, dict[str, Any]]],
-) -> None:
-    """An answer without its newCall keeps the call's direction: incoming."""
-    await sandbox.send_push(
-        push_url,
-        [
-            ("event", "answer"),
-            ("callId", "OLD2"),
-            ("direction", "in"),
-            ("from", "492111234567"),
-            ("to", "4921199990"),
-        ],
-    )
-    await settle(hass)
-    state = hass.states.get(STATE)
-    assert state is not None
-    assert state.state == "talking"
-    assert state.attributes["direction"] == "incoming"
-    assert [(kind, attrs["direction"]) for kind, attrs in events] == [
-        ("answered", "incoming")
-    ]
 
 
 async def test_check_stops_when_home_assistant_stops(
